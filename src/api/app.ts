@@ -1,0 +1,124 @@
+/**
+ * buildApp(deps): the Fastify REST API at /api/v1, not listening. Responses use Kazoo's
+ * envelope {"data": …, "status": "success", "request_id": …}; errors use Kazoo's shape.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { AppError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import type { AccountDirectory } from '../calls/account.js';
+import { Auth, hashToken } from './auth.js';
+import { accountRoutes } from './routes/accounts.js';
+import { webhookRoutes } from './routes/webhooks.js';
+
+export interface ApiDeps {
+  store: Store;
+  accounts: AccountDirectory;
+  adminToken: string;
+  logger: Logger;
+  bodyLimit?: number;
+  /** called when webhooks were (re-)enabled, so pending deliveries go out */
+  onWebhooksChanged?: () => void;
+  /** what GET /health reports besides the API itself */
+  health?: () => Record<string, unknown>;
+}
+
+export interface Ctx {
+  deps: ApiDeps;
+  auth: Auth;
+  reloadAccounts: () => Promise<void>;
+}
+
+export function ok(reply: FastifyReply, data: unknown, extra: Record<string, unknown> = {}, code = 200): FastifyReply {
+  return reply.code(code).send({ data, ...extra, status: 'success', request_id: reply.request.id });
+}
+
+function errorBody(req: FastifyRequest, status: number, message: string, data: unknown = {}) {
+  return { data, error: String(status), message, status: 'error', request_id: req.id };
+}
+
+/** Fastify's own client errors (bad JSON, wrong content type, too large) → Kazoo shape. */
+function clientErrorMessage(err: FastifyError): string {
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return 'invalid json';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'empty body: send {"data": {...}}';
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'request body too large';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'unsupported content type: send application/json';
+    default:
+      return err instanceof SyntaxError ? 'invalid json' : err.message;
+  }
+}
+
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.bodyLimit ?? 65536,
+    genReqId: () => randomBytes(16).toString('hex'),
+    ajv: { customOptions: { coerceTypes: false } },
+  });
+
+  // curl -d without -H "Content-Type: application/json" sends form encoding: read it as JSON
+  app.addContentTypeParser(['application/x-www-form-urlencoded', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, body === '' ? undefined : JSON.parse(body as string));
+    } catch {
+      const err = new SyntaxError('invalid json') as SyntaxError & { statusCode: number };
+      err.statusCode = 400;
+      done(err, undefined);
+    }
+  });
+
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.debug({ method: req.method, url: req.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    if (err instanceof AppError) {
+      if (err.status >= 500) req.log.error({ err }, 'request failed');
+      return reply.code(err.status).send(errorBody(req, err.status, err.message, err.fields ?? {}));
+    }
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) return reply.code(status).send(errorBody(req, status, clientErrorMessage(err)));
+    req.log.error({ err }, 'request failed');
+    return reply.code(500).send(errorBody(req, 500, 'internal error'));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send(errorBody(req, 404, `no route ${req.method} ${req.url.split('?')[0]}`));
+  });
+
+  const ctx: Ctx = {
+    deps,
+    auth: new Auth(deps.store, deps.accounts, hashToken(deps.adminToken)),
+    reloadAccounts: async () => deps.accounts.load(await deps.store.listAccounts()),
+  };
+  await ctx.reloadAccounts();
+
+  app.get('/health', async (_req, reply) => reply.send({ status: 'ok', ...(deps.health?.() ?? {}) }));
+  await app.register(
+    async (api) => {
+      await accountRoutes(api, ctx);
+      await webhookRoutes(api, ctx);
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}
+
+/** the {"data": {...}} of a request body, or a Kazoo-shaped 400 */
+export function dataOf(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('data' in body)) {
+    throw new AppError('invalid', 'invalid data', {
+      fields: { data: { required: { message: 'Request body must be {"data": {...}}' } } },
+    });
+  }
+  return (body as { data: unknown }).data;
+}

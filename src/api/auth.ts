@@ -1,0 +1,68 @@
+/** API tokens: random, shown once, stored as SHA-256 hashes, compared in constant time. */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import type { AccountDirectory } from '../calls/account.js';
+
+export type Principal = { admin: true } | { admin: false; accountId: string };
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export function newToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function tokenOf(req: FastifyRequest): string | undefined {
+  const header = req.headers['x-auth-token'];
+  const direct = Array.isArray(header) ? header[0] : header;
+  if (direct) return direct.trim();
+  const auth = req.headers.authorization;
+  const m = auth ? /^Bearer\s+(.+)$/i.exec(auth) : null;
+  return m?.[1]?.trim();
+}
+
+export class Auth {
+  constructor(
+    private readonly store: Pick<Store, 'findToken'>,
+    private readonly accounts: AccountDirectory,
+    private readonly adminHash: string,
+  ) {}
+
+  async principal(req: FastifyRequest): Promise<Principal> {
+    const token = tokenOf(req);
+    if (!token) throw new AppError('unauthorized', 'missing X-Auth-Token (or Authorization: Bearer) header');
+    const hash = hashToken(token);
+    if (sameHash(hash, this.adminHash)) return { admin: true };
+    const found = await this.store.findToken(hash);
+    if (!found) throw new AppError('unauthorized', 'invalid credentials');
+    return { admin: false, accountId: found.account_id };
+  }
+
+  async admin(req: FastifyRequest): Promise<void> {
+    const p = await this.principal(req);
+    if (!p.admin) throw new AppError('forbidden', 'this needs the admin token');
+  }
+
+  /** The caller may act on an account: admin, the account itself, or an ancestor account. */
+  async account(req: FastifyRequest, accountId: string): Promise<Principal> {
+    const p = await this.principal(req);
+    const known = this.accounts.get(accountId) !== undefined;
+    if (p.admin) {
+      if (!known) throw new AppError('not_found', `account ${accountId} not found`);
+      return p;
+    }
+    if (!known || !this.accounts.lineage(accountId).includes(p.accountId)) {
+      throw new AppError('forbidden', 'this token does not grant access to this account');
+    }
+    return p;
+  }
+}

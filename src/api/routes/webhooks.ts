@@ -1,0 +1,177 @@
+/** Webhooks (WIRECLOUD paths), their attempts, and the list of available hook types. */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { AppError } from '../../errors.js';
+import { HOOK_TYPES, newId, newSecret, publicWebhook, validateWebhook, type Webhook, type WebhookInput } from '../../hooks/model.js';
+import { fromGregorianSeconds, GREGORIAN_OFFSET, toGregorianSeconds } from '../../events/gregorian.js';
+import type { Attempt } from '../../store/store.js';
+import { dataOf, ok, type Ctx } from '../app.js';
+
+interface Params {
+  account_id: string;
+  webhook_id: string;
+}
+type Query = Record<string, string | undefined>;
+
+function intParam(q: Query, name: string, min: number, max: number, fallback?: number): number | undefined {
+  const raw = q[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw AppError.invalidField(name, 'type', `Value must be an integer between ${min} and ${max}`);
+  }
+  return Number(raw);
+}
+
+/** created_from/created_to: Gregorian seconds as Kazoo uses, or unix seconds → unix ms */
+function timeParam(q: Query, name: string): number | undefined {
+  const s = intParam(q, name, 0, Number.MAX_SAFE_INTEGER);
+  if (s === undefined) return undefined;
+  return s >= GREGORIAN_OFFSET ? fromGregorianSeconds(s) : s * 1000;
+}
+
+export function publicAttempt(a: Attempt): Record<string, unknown> {
+  return {
+    id: String(a.id),
+    hook_id: a.webhook_id,
+    delivery_id: a.delivery_id,
+    event_id: a.event_id,
+    hook_event: a.hook_event,
+    call_id: a.call_id,
+    uri: a.uri,
+    http_verb: a.method.toLowerCase(),
+    response_code: a.status_code === null ? null : String(a.status_code),
+    response_body: a.response_body,
+    result: a.result,
+    reason: a.reason,
+    try: a.try_number,
+    retries_left: a.retries_left,
+    duration_ms: a.duration_ms,
+    timestamp: toGregorianSeconds(a.created),
+  };
+}
+
+export async function webhookRoutes(app: FastifyInstance, ctx: Ctx): Promise<void> {
+  const { store } = ctx.deps;
+  const base = '/accounts/:account_id/webhooks';
+
+  const find = async (p: Params): Promise<Webhook> => {
+    const hook = await store.getWebhook(p.account_id, p.webhook_id);
+    if (!hook) throw new AppError('not_found', `webhook ${p.webhook_id} not found`);
+    return hook;
+  };
+  const changed = () => ctx.deps.onWebhooksChanged?.();
+
+  app.get('/webhooks', async (req, reply) => {
+    await ctx.auth.principal(req);
+    const data = Object.entries(HOOK_TYPES).map(([id, description]) => ({ id, name: id, description }));
+    return ok(reply, data);
+  });
+
+  app.get<{ Params: Params; Querystring: Query }>(base, async (req, reply) => {
+    await ctx.auth.account(req, req.params.account_id);
+    const limit = intParam(req.query, 'page_size', 1, 1000, 50)!;
+    const page = await store.listWebhooks(req.params.account_id, { limit, start_key: req.query.start_key });
+    return ok(reply, page.items.map(publicWebhook), {
+      page_size: page.items.length,
+      ...(req.query.start_key ? { start_key: req.query.start_key } : {}),
+      ...(page.next_start_key ? { next_start_key: page.next_start_key } : {}),
+    });
+  });
+
+  app.put<{ Params: Params }>(base, async (req, reply) => {
+    await ctx.auth.account(req, req.params.account_id);
+    const input = validateWebhook(dataOf(req.body), 'create') as WebhookInput;
+    const now = Date.now();
+    const hook: Webhook = {
+      ...input,
+      id: newId(),
+      account_id: req.params.account_id,
+      secret: newSecret(),
+      disabled_reason: null,
+      created: now,
+      updated: now,
+    };
+    await store.createWebhook(hook);
+    return ok(reply, publicWebhook(hook), {}, 201);
+  });
+
+  // bulk: {"data": {"re-enable": true}} re-enables every auto-disabled webhook of the account
+  app.patch<{ Params: Params }>(base, async (req, reply) => {
+    await ctx.auth.account(req, req.params.account_id);
+    const data = dataOf(req.body) as Record<string, unknown> | null;
+    if (!data || typeof data !== 'object' || data['re-enable'] !== true) {
+      throw AppError.invalidField('re-enable', 'required', 'Send {"data": {"re-enable": true}}');
+    }
+    const count = await store.reenableWebhooks(req.params.account_id, Date.now());
+    changed();
+    return ok(reply, { 're-enable': true, enabled: count });
+  });
+
+  app.get<{ Params: Params; Querystring: Query }>(`${base}/attempts`, async (req, reply) => attempts(req, reply, undefined));
+
+  app.get<{ Params: Params }>(`${base}/:webhook_id`, async (req, reply) => {
+    await ctx.auth.account(req, req.params.account_id);
+    return ok(reply, publicWebhook(await find(req.params)));
+  });
+
+  const replace = async (req: { params: Params; body: unknown }, reply: FastifyReply) => {
+    const existing = await find(req.params);
+    const input = validateWebhook(dataOf(req.body), 'replace') as WebhookInput;
+    const hook: Webhook = { ...existing, ...input, updated: Date.now() };
+    if (hook.enabled) hook.disabled_reason = null;
+    await store.updateWebhook(hook);
+    if (hook.enabled && !existing.enabled) changed();
+    return ok(reply, publicWebhook(hook));
+  };
+  app.post<{ Params: Params }>(`${base}/:webhook_id`, async (req, reply) => {
+    await ctx.auth.account(req, req.params.account_id);
+    return replace(req, reply);
+  });
+  // the WIRECLOUD page's edit example lacks the slash: …/webhooks{webhook_id}
+  app.post<{ Params: Params }>(`${base}:webhook_id`, async (req, reply) => {
+    await ctx.auth.account(req, req.params.account_id);
+    return replace(req, reply);
+  });
+
+  app.patch<{ Params: Params }>(`${base}/:webhook_id`, async (req, reply) => {
+    await ctx.auth.account(req, req.params.account_id);
+    const existing = await find(req.params);
+    const input = validateWebhook(dataOf(req.body), 'patch');
+    const hook: Webhook = { ...existing, ...input, updated: Date.now() };
+    if (hook.enabled) hook.disabled_reason = null;
+    await store.updateWebhook(hook);
+    if (hook.enabled && !existing.enabled) changed();
+    return ok(reply, publicWebhook(hook));
+  });
+
+  app.delete<{ Params: Params }>(`${base}/:webhook_id`, async (req, reply) => {
+    await ctx.auth.account(req, req.params.account_id);
+    const hook = await find(req.params);
+    await store.deleteWebhook(hook.account_id, hook.id);
+    return ok(reply, publicWebhook(hook));
+  });
+
+  app.get<{ Params: Params; Querystring: Query }>(`${base}/:webhook_id/attempts`, async (req, reply) =>
+    attempts(req, reply, req.params.webhook_id),
+  );
+
+  async function attempts(req: { params: Params; query: Query } & Parameters<Ctx['auth']['principal']>[0], reply: FastifyReply, webhookId: string | undefined) {
+    await ctx.auth.account(req, req.params.account_id);
+    if (webhookId) await find(req.params);
+    const limit = intParam(req.query, 'page_size', 1, 1000, 50)!;
+    const startKey = req.query.start_key;
+    if (startKey !== undefined && !/^\d+$/.test(startKey)) throw AppError.invalidField('start_key', 'type', 'Value must be a start_key from a previous page');
+    const page = await store.listAttempts({
+      account_id: req.params.account_id,
+      webhook_id: webhookId,
+      created_from: timeParam(req.query, 'created_from'),
+      created_to: timeParam(req.query, 'created_to'),
+      limit,
+      start_key: startKey,
+    });
+    return ok(reply, page.items.map(publicAttempt), {
+      page_size: page.items.length,
+      ...(startKey ? { start_key: startKey } : {}),
+      ...(page.next_start_key ? { next_start_key: page.next_start_key } : {}),
+    });
+  }
+}

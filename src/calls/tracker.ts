@@ -1,0 +1,309 @@
+/**
+ * Per-leg state machine: turns the ARI event stream into call events (channel_create,
+ * channel_answer, channel_bridge, channel_destroy), following DESIGN.md §3:
+ * - channel_create waits until the leg's snapshot is complete (SIP Call-ID known; for a dialed
+ *   leg, its Dial event filled the numbers), and is always the first event of a leg;
+ * - channel_answer once, at the first state Up;
+ * - channel_bridge when a two-party bridge joins two legs, once per pair;
+ * - channel_destroy with the hangup cause recovered from HangupRequest/Dial when Asterisk
+ *   reports 0, and the durations;
+ * - a leg keeps the account it resolved to at its first event.
+ */
+import { createHash } from 'node:crypto';
+import type { AriChannel, AriEvent } from '../ari/events.js';
+import { parseAriTime } from '../ari/events.js';
+import type { AccountDirectory } from './account.js';
+import { directionAtCreate, directionMidCall, hasSipCallId, isInternalLeg, type Direction } from './direction.js';
+import { resolveHangup } from './hangup.js';
+
+export type HookEvent = 'channel_create' | 'channel_answer' | 'channel_bridge' | 'channel_destroy';
+
+export interface HangupView {
+  cause: string;
+  code: string | undefined;
+  durationSeconds: number;
+  ringingSeconds: number;
+  billingSeconds: number;
+}
+
+/** What the payload builder needs to know of a leg at the moment of one event. */
+export interface LegView {
+  channelId: string;
+  callId: string;
+  otherLegCallId: string | undefined;
+  direction: Direction;
+  isInternal: boolean;
+  callerIdName: string;
+  callerIdNumber: string;
+  calleeIdName: string;
+  calleeIdNumber: string;
+  fromNumber: string;
+  toNumber: string;
+  channelVars: Record<string, string>;
+  hangup?: HangupView;
+}
+
+export interface CallEvent {
+  hookEvent: HookEvent;
+  /** stable: the same ARI fact always gives the same id */
+  eventId: string;
+  timestampMs: number;
+  accountId: string;
+  leg: LegView;
+}
+
+interface Leg {
+  id: string;
+  asteriskId: string;
+  chan: AriChannel;
+  direction: Direction;
+  internal: boolean;
+  createdMs: number;
+  callId?: string;
+  /** undefined = not resolved yet; null = resolved to no account */
+  accountId?: string | null;
+  created: boolean;
+  answeredMs?: number;
+  dialstring?: string;
+  dialerId?: string;
+  otherCallId?: string;
+  bridgedWith: Set<string>;
+  requestCause?: number;
+  techCause?: number;
+  dialStatus?: string;
+}
+
+export interface TrackerOptions {
+  accountVariable: string;
+}
+
+export class CallTracker {
+  private readonly legs = new Map<string, Leg>();
+  /** call events dropped because their leg resolved to no account */
+  dropped = 0;
+
+  constructor(
+    private readonly accounts: AccountDirectory,
+    private readonly opts: TrackerOptions,
+  ) {}
+
+  get openLegs(): number {
+    return this.legs.size;
+  }
+
+  handle(ev: AriEvent): CallEvent[] {
+    const out: CallEvent[] = [];
+    const ts = (ev.timestamp && parseAriTime(ev.timestamp)) || Date.now();
+    switch (ev.type) {
+      case 'ChannelCreated':
+        if (ev.channel && !this.legs.has(ev.channel.id)) {
+          const leg = this.newLeg(ev, ev.channel, ts, true);
+          this.legs.set(leg.id, leg);
+          // a snapshot that already carries the SIP Call-ID is complete
+          if (leg.direction === 'inbound' && leg.chan.protocol_id) this.ensureCreate(leg, ev, ts, out, false);
+        }
+        break;
+      case 'Dial':
+        this.onDial(ev, ts, out);
+        break;
+      case 'ChannelEnteredBridge':
+        this.onBridge(ev, ts, out);
+        break;
+      default:
+        break;
+    }
+    const ch = ev.channel;
+    if (!ch || ev.type === 'ChannelCreated') return out;
+    const leg = this.legs.get(ch.id) ?? this.adopt(ev, ch, ts);
+    leg.chan = ch;
+    switch (ev.type) {
+      case 'ChannelStateChange':
+        this.ensureCreate(leg, ev, ts, out, true);
+        if (ch.state === 'Up' && leg.answeredMs === undefined) {
+          leg.answeredMs = ts;
+          this.emit(leg, 'channel_answer', ev, ts, out);
+        }
+        break;
+      case 'ChannelHangupRequest':
+        if (ev.cause) leg.requestCause = ev.cause;
+        if (ev.tech_cause) leg.techCause = ev.tech_cause;
+        this.ensureCreate(leg, ev, ts, out, false);
+        break;
+      case 'ChannelDestroyed':
+        this.onDestroyed(leg, ev, ts, out);
+        break;
+      default:
+        this.ensureCreate(leg, ev, ts, out, false);
+    }
+    return out;
+  }
+
+  private newLeg(ev: AriEvent, ch: AriChannel, ts: number, atCreate: boolean): Leg {
+    return {
+      id: ch.id,
+      asteriskId: ev.asterisk_id ?? '',
+      chan: ch,
+      direction: atCreate ? directionAtCreate(ch) : directionMidCall(ch),
+      internal: isInternalLeg(ch.name),
+      createdMs: (ch.creationtime && parseAriTime(ch.creationtime)) || ts,
+      created: false,
+      bridgedWith: new Set(),
+    };
+  }
+
+  /** A leg first seen after ChannelCreated (callhook started or reconnected mid-call). */
+  private adopt(ev: AriEvent, ch: AriChannel, ts: number): Leg {
+    const leg = this.newLeg(ev, ch, ts, false);
+    if (ch.state === 'Up') leg.answeredMs = ts;
+    this.legs.set(ch.id, leg);
+    return leg;
+  }
+
+  private onDial(ev: AriEvent, ts: number, out: CallEvent[]): void {
+    const peerSnap = ev.peer;
+    if (!peerSnap) return;
+    const peer = this.legs.get(peerSnap.id) ?? this.adopt(ev, peerSnap, ts);
+    peer.chan = peerSnap;
+    const caller = ev.caller ? this.legs.get(ev.caller.id) : undefined;
+    if (!ev.dialstatus) {
+      if (ev.dialstring) peer.dialstring = ev.dialstring;
+      if (ev.caller) {
+        peer.dialerId = ev.caller.id;
+        peer.otherCallId ??= caller?.callId ?? (ev.caller.protocol_id || ev.caller.id);
+      }
+      this.ensureCreate(peer, ev, ts, out, true);
+      return;
+    }
+    if (ev.dialstatus === 'RINGING' || ev.dialstatus === 'PROGRESS' || ev.dialstatus === 'PROCEEDING') return;
+    peer.dialStatus = ev.dialstatus;
+    if (caller) {
+      caller.dialStatus = ev.dialstatus;
+      if (ev.dialstatus === 'ANSWER') {
+        caller.otherCallId = this.callIdOf(peer);
+        peer.otherCallId = this.callIdOf(caller);
+      }
+    }
+  }
+
+  private onBridge(ev: AriEvent, ts: number, out: CallEvent[]): void {
+    const members = ev.bridge?.channels ?? [];
+    if (members.length !== 2) return;
+    const [a, b] = members.map((id) => this.legs.get(id));
+    if (!a || !b) return;
+    if (ev.channel) (ev.channel.id === a.id ? a : b).chan = ev.channel;
+    for (const [leg, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      if (leg.bridgedWith.has(other.id)) continue;
+      leg.bridgedWith.add(other.id);
+      leg.otherCallId = this.callIdOf(other);
+      this.ensureCreate(leg, ev, ts, out, true);
+      this.emit(leg, 'channel_bridge', ev, ts, out, other.id);
+    }
+  }
+
+  private onDestroyed(leg: Leg, ev: AriEvent, ts: number, out: CallEvent[]): void {
+    this.ensureCreate(leg, ev, ts, out, true);
+    const hangup = resolveHangup({
+      destroyedCause: ev.cause,
+      requestCause: leg.requestCause,
+      techCause: ev.tech_cause || leg.techCause,
+      dialStatus: leg.dialStatus,
+      answered: leg.answeredMs !== undefined,
+      inbound: leg.direction === 'inbound',
+    });
+    const end = Math.max(ts, leg.createdMs);
+    const duration = Math.round((end - leg.createdMs) / 1000);
+    const billing = leg.answeredMs === undefined ? 0 : Math.min(duration, Math.round((end - leg.answeredMs) / 1000));
+    this.emit(leg, 'channel_destroy', ev, ts, out, '', {
+      cause: hangup.cause,
+      code: hangup.code,
+      durationSeconds: duration,
+      ringingSeconds: duration - billing,
+      billingSeconds: billing,
+    });
+    this.legs.delete(leg.id);
+  }
+
+  /**
+   * Emits channel_create once the leg's snapshot is complete: an inbound SIP leg when its
+   * Call-ID is known, a dialed leg at its Dial event or first state change. `force` is set by
+   * events that must not go out before the create (answer, bridge, destroy, Dial).
+   */
+  private ensureCreate(leg: Leg, ev: AriEvent, ts: number, out: CallEvent[], force: boolean): void {
+    if (leg.created) return;
+    const ready =
+      force ||
+      (leg.direction === 'inbound' && (Boolean(leg.chan.protocol_id) || !hasSipCallId(leg.chan.name)));
+    if (!ready) return;
+    leg.created = true;
+    leg.callId = leg.chan.protocol_id || leg.id;
+    this.emit(leg, 'channel_create', ev, ts, out);
+  }
+
+  private callIdOf(leg: Leg): string {
+    return leg.callId ?? (leg.chan.protocol_id || leg.id);
+  }
+
+  private accountOf(leg: Leg): string | null {
+    if (leg.accountId !== undefined) return leg.accountId;
+    const ch = leg.chan;
+    const dialer = leg.dialerId ? this.legs.get(leg.dialerId) : undefined;
+    leg.accountId =
+      this.accounts.resolve({
+        variable: ch.channelvars?.[this.opts.accountVariable],
+        tenantId: ch.tenantid,
+        dialerAccount: dialer?.accountId ?? undefined,
+        dialed: leg.direction === 'inbound' ? ch.dialplan?.exten : undefined,
+        accountcode: ch.accountcode,
+      }) ?? null;
+    return leg.accountId;
+  }
+
+  private emit(
+    leg: Leg,
+    hookEvent: HookEvent,
+    ev: AriEvent,
+    ts: number,
+    out: CallEvent[],
+    discriminator = '',
+    hangup?: HangupView,
+  ): void {
+    const accountId = this.accountOf(leg);
+    if (!accountId) {
+      this.dropped += 1;
+      return;
+    }
+    const eventId = createHash('sha256')
+      .update(`${leg.asteriskId || ev.asterisk_id || ''}|${leg.id}|${hookEvent}|${discriminator}`)
+      .digest('hex')
+      .slice(0, 32);
+    out.push({ hookEvent, eventId, timestampMs: ts, accountId, leg: this.view(leg, hangup) });
+  }
+
+  private view(leg: Leg, hangup: HangupView | undefined): LegView {
+    const ch = leg.chan;
+    const inbound = leg.direction === 'inbound';
+    // On a dialed leg Asterisk's `caller` is the party this leg calls, `connected` the caller.
+    const calling = inbound ? ch.caller : ch.connected;
+    const called = inbound ? ch.connected : ch.caller;
+    const dialedUser = leg.dialstring ? leg.dialstring.split('@')[0]!.split('/').pop()! : '';
+    const toNumber = inbound ? (ch.dialplan?.exten ?? '') : called.number || dialedUser;
+    return {
+      channelId: leg.id,
+      callId: this.callIdOf(leg),
+      otherLegCallId: leg.otherCallId,
+      direction: leg.direction,
+      isInternal: leg.internal,
+      callerIdName: calling.name,
+      callerIdNumber: calling.number,
+      calleeIdName: called.name,
+      calleeIdNumber: called.number || (inbound ? '' : dialedUser),
+      fromNumber: calling.number,
+      toNumber,
+      channelVars: { ...(ch.channelvars ?? {}) },
+      ...(hangup ? { hangup } : {}),
+    };
+  }
+}

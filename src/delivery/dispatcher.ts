@@ -1,0 +1,187 @@
+/**
+ * The dispatcher: takes due deliveries from the store, sends them, records every try as an
+ * attempt and schedules retries. It never writes SQL: it only sees the narrow store surface
+ * below. Deliveries of one leg to one hook go out one at a time, in event order (the store's
+ * due query holds back later ones while an earlier one is pending).
+ */
+import type { Logger } from 'pino';
+import type { DueDelivery, Store } from '../store/store.js';
+import { encodeRequest } from '../events/encode.js';
+import { withCustomData, type Payload } from '../events/payload.js';
+import type { Webhook } from '../hooks/model.js';
+import { classify, retryAfterMs, retryDelay, type RetryPolicy } from './retry.js';
+import { signatureHeaders } from './sign.js';
+import type { HttpResult, Sender } from './http.js';
+
+export type DispatcherStore = Pick<Store, 'dueDeliveries' | 'recordAttempt' | 'webhookById' | 'disableWebhook' | 'nextDueAt'>;
+
+export interface DispatcherOptions {
+  store: DispatcherStore;
+  sender: Sender;
+  logger: Logger;
+  policy: RetryPolicy;
+  concurrency: number;
+  perHookConcurrency: number;
+  pollIntervalMs: number;
+  userAgent: string;
+}
+
+export class Dispatcher {
+  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly perHook = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private pumping = false;
+  private again = false;
+  private stopped = true;
+  private abandoned = false;
+
+  constructor(private readonly o: DispatcherOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  /** called after new deliveries were stored */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    void this.pump();
+  }
+
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
+  /** Stops taking work and waits up to graceMs for requests in flight; the rest stays stored. */
+  async close(graceMs = 5000): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.inflight.size === 0) return;
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.inflight.values()]),
+      new Promise<void>((r) => (timeout = setTimeout(r, graceMs))),
+    ]);
+    clearTimeout(timeout);
+    this.abandoned = true;
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      do {
+        this.again = false;
+        const free = this.o.concurrency - this.inflight.size;
+        if (free <= 0) break;
+        const due = await this.o.store.dueDeliveries(Date.now(), free + this.inflight.size);
+        for (const d of due) {
+          if (this.inflight.size >= this.o.concurrency) break;
+          if (this.inflight.has(d.id)) continue;
+          const busy = this.perHook.get(d.webhook_id) ?? 0;
+          if (busy >= this.o.perHookConcurrency) continue;
+          this.perHook.set(d.webhook_id, busy + 1);
+          const p = this.deliver(d)
+            .catch((err: unknown) => this.o.logger.error({ err, delivery_id: d.id }, 'delivery failed unexpectedly'))
+            .finally(() => {
+              this.inflight.delete(d.id);
+              this.perHook.set(d.webhook_id, (this.perHook.get(d.webhook_id) ?? 1) - 1);
+              this.wake();
+            });
+          this.inflight.set(d.id, p);
+        }
+      } while (this.again && !this.stopped);
+      await this.schedule();
+    } catch (err) {
+      this.o.logger.error({ err }, 'dispatcher could not read the outbox; retrying');
+      this.arm(this.o.pollIntervalMs);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async schedule(): Promise<void> {
+    if (this.stopped) return;
+    const next = await this.o.store.nextDueAt();
+    const wait = next === undefined ? this.o.pollIntervalMs : Math.min(this.o.pollIntervalMs, Math.max(0, next - Date.now()));
+    this.arm(Math.max(wait, 5));
+  }
+
+  private arm(ms: number): void {
+    clearTimeout(this.timer);
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.wake(), ms);
+    this.timer.unref();
+  }
+
+  private async deliver(d: DueDelivery): Promise<void> {
+    const hook = await this.o.store.webhookById(d.webhook_id);
+    if (!hook || !hook.enabled) return; // deleted or disabled meanwhile: stays as it is
+    const base = JSON.parse(d.payload) as Payload;
+    const req = encodeRequest(hook.uri, withCustomData(base, hook.custom_data), hook.http_verb, hook.format);
+    const headers: Record<string, string> = {
+      ...hook.headers,
+      'user-agent': this.o.userAgent,
+      'x-hook-id': hook.id,
+      'x-account-id': String(base.account_id ?? hook.account_id),
+      ...signatureHeaders(hook.secret, d.id, Math.floor(Date.now() / 1000), req.signed),
+    };
+    const res = await this.o.sender.send(req, headers);
+    // past the shutdown grace period the store may be closed: the delivery stays pending
+    if (this.abandoned) return;
+    await this.settle(d, hook, req.method, res);
+  }
+
+  private async settle(d: DueDelivery, hook: Webhook, method: string, res: HttpResult): Promise<void> {
+    const now = Date.now();
+    const tryNumber = d.tries + 1;
+    const maxTries = 1 + hook.retries;
+    const outcome = classify(res.status);
+    const what = res.status !== undefined ? `HTTP ${res.status}` : (res.error ?? 'request failed');
+    let status: 'pending' | 'succeeded' | 'failed' = 'failed';
+    let nextAt = now;
+    let reason = what;
+    if (outcome === 'success') status = 'succeeded';
+    else if (outcome === 'retry' && tryNumber < maxTries) {
+      status = 'pending';
+      const hinted = retryAfterMs(res.retryAfter, now, this.o.policy.maxMs);
+      nextAt = now + (hinted ?? retryDelay(tryNumber, this.o.policy));
+      reason = `${what}; retry ${tryNumber} of ${hook.retries} in ${nextAt - now} ms`;
+    } else if (outcome === 'retry') reason = hook.retries === 0 ? `${what}; retries are off` : `${what}; retries exhausted`;
+    else if (outcome === 'gone') reason = `${what}; the receiver is gone, webhook disabled`;
+    else reason = `${what}; not retried`;
+
+    await this.o.store.recordAttempt(
+      {
+        delivery_id: d.id,
+        webhook_id: hook.id,
+        account_id: hook.account_id,
+        event_id: d.event_id,
+        hook_event: d.hook_event,
+        call_id: d.call_id,
+        uri: hook.uri,
+        method,
+        status_code: res.status ?? null,
+        response_body: res.body,
+        duration_ms: res.durationMs,
+        try_number: tryNumber,
+        retries_left: status === 'pending' ? maxTries - tryNumber : 0,
+        result: outcome === 'success' ? 'success' : 'failure',
+        reason,
+        created: now,
+      },
+      { id: d.id, status, tries: tryNumber, next_at: nextAt, last_error: outcome === 'success' ? null : reason },
+    );
+    if (outcome === 'gone') {
+      await this.o.store.disableWebhook(hook.id, 'receiver answered 410 Gone', now);
+      this.o.logger.warn({ webhook_id: hook.id }, 'webhook disabled: receiver answered 410 Gone');
+    } else if (status === 'failed') {
+      this.o.logger.warn({ webhook_id: hook.id, delivery_id: d.id, reason }, 'delivery failed');
+    } else {
+      this.o.logger.debug({ webhook_id: hook.id, delivery_id: d.id, reason }, 'delivery try');
+    }
+  }
+}

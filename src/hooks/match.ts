@@ -1,0 +1,29 @@
+/** Which webhooks want a call event. */
+import type { CallEvent } from '../calls/tracker.js';
+import type { Webhook } from './model.js';
+
+function filterMatches(filter: string, numbers: string[]): boolean {
+  const digits = (s: string) => s.replace(/^\+/, '');
+  if (!/[*?]/.test(filter)) {
+    const want = digits(filter);
+    return numbers.some((n) => n !== '' && digits(n) === want);
+  }
+  const re = new RegExp(
+    '^' + digits(filter).replace(/[.+^${}()|[\]\\#@-]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$',
+  );
+  return numbers.some((n) => n !== '' && re.test(digits(n)));
+}
+
+/**
+ * A hook wants an event when its type matches (or is `all`), it belongs to the event's
+ * account (or to an ancestor with include_subaccounts), internal legs are wanted, and its
+ * event_filter matches the calling or called number.
+ */
+export function hookWants(hook: Webhook, ev: CallEvent): boolean {
+  if (!hook.enabled) return false;
+  if (hook.hook !== 'all' && hook.hook !== ev.hookEvent) return false;
+  if (hook.account_id !== ev.accountId && !hook.include_subaccounts) return false;
+  if (ev.leg.isInternal && !hook.include_internal_legs) return false;
+  if (hook.event_filter && !filterMatches(hook.event_filter, [ev.leg.fromNumber, ev.leg.toNumber])) return false;
+  return true;
+}

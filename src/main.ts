@@ -1,0 +1,145 @@
+/** startDaemon(config): wires ARI → tracker → ingest → store → dispatcher, and the REST API. */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { AriClient } from './ari/client.js';
+import { AccountDirectory } from './calls/account.js';
+import { CallTracker } from './calls/tracker.js';
+import { Ingest } from './events/ingest.js';
+import { SqliteStore } from './store/sqlite/store.js';
+import { TargetGuard } from './delivery/guard.js';
+import { HttpSender } from './delivery/http.js';
+import { Dispatcher } from './delivery/dispatcher.js';
+import { buildApp } from './api/app.js';
+import { newToken } from './api/auth.js';
+
+export const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export interface Daemon {
+  app: FastifyInstance;
+  /** the API's base URL, e.g. http://127.0.0.1:8080 */
+  url: string;
+  logger: Logger;
+  ingest: Ingest;
+  close(): Promise<void>;
+}
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: 'callhook' },
+    redact: {
+      paths: ['password', '*.password', 'auth_token', '*.auth_token', 'secret', '*.secret', 'adminToken', '*.adminToken', 'headers.authorization', '*.headers.authorization'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+/** the admin token: configured, or generated once into DATA_DIR/admin-token (mode 0600) */
+function adminToken(config: Config, logger: Logger): string {
+  if (config.adminToken) return config.adminToken;
+  const file = join(config.dataDir, 'admin-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = newToken();
+  writeFileSync(file, token + '\n', { mode: 0o600 });
+  logger.warn({ admin_token: token, file }, 'generated an admin token (shown once; also stored in this file)');
+  return token;
+}
+
+export async function startDaemon(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Daemon> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = new SqliteStore(join(config.dataDir, 'callhook.db'));
+  const accounts = new AccountDirectory(config.defaultAccount);
+  accounts.load(await store.listAccounts());
+
+  const sender = new HttpSender({
+    connectTimeoutMs: config.delivery.connectTimeoutMs,
+    timeoutMs: config.delivery.timeoutMs,
+    guard: new TargetGuard(config.allowTargets),
+    connections: config.delivery.perHookConcurrency,
+  });
+  const dispatcher = new Dispatcher({
+    store,
+    sender,
+    logger: logger.child({ component: 'delivery' }),
+    policy: { baseMs: config.delivery.retryBaseMs, maxMs: config.delivery.retryMaxMs, jitter: 0.2 },
+    concurrency: config.delivery.concurrency,
+    perHookConcurrency: config.delivery.perHookConcurrency,
+    pollIntervalMs: config.delivery.pollIntervalMs,
+    userAgent: `callhook/${VERSION}`,
+  });
+  const tracker = new CallTracker(accounts, { accountVariable: config.accountVariable });
+  const ingest = new Ingest({
+    tracker,
+    accounts,
+    store,
+    logger: logger.child({ component: 'ingest' }),
+    defaultRealm: config.defaultRealm ?? new URL(config.ari.url).hostname,
+    onStored: () => dispatcher.wake(),
+  });
+  const ariLog = logger.child({ component: 'ari' });
+  const ari = new AriClient({
+    ...config.ari,
+    logger: ariLog,
+    onEvent: (ev) => ingest.push(ev),
+    onConnected: () => {
+      ari.getInfo().then(
+        (info) => ariLog.info({ version: info.system?.version, startup_time: info.status?.startup_time }, 'Asterisk info'),
+        (err: Error) => ariLog.warn({ reason: err.message }, 'could not read /ari/asterisk/info'),
+      );
+    },
+  });
+
+  const app = await buildApp({
+    store,
+    accounts,
+    adminToken: adminToken(config, logger),
+    logger,
+    bodyLimit: config.api.bodyLimit,
+    onWebhooksChanged: () => dispatcher.wake(),
+    health: () => ({
+      version: VERSION,
+      ari: ari.status,
+      open_legs: tracker.openLegs,
+      events_stored: ingest.stored,
+      events_without_account: tracker.dropped,
+      deliveries_in_flight: dispatcher.inFlight,
+    }),
+  });
+  try {
+    await app.listen({ host: config.api.host, port: config.api.port });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.api.port;
+  const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
+  const url = `http://${host}:${port}`;
+  logger.info({ api: url, data_dir: config.dataDir, ari: config.ari.url, app: config.ari.app }, 'callhook started');
+
+  dispatcher.start();
+  ari.start();
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    url,
+    logger,
+    ingest,
+    close: () =>
+      (closing ??= (async () => {
+        await ari.close();
+        await app.close();
+        await ingest.drain();
+        await dispatcher.close(5000);
+        await sender.close().catch(() => undefined);
+        await store.close();
+        logger.info('callhook stopped');
+      })()),
+  };
+}

@@ -1,0 +1,90 @@
+/** Numbered SQLite migrations; applied in order at start, each once. */
+export const SQLITE_MIGRATIONS: string[] = [
+  /* 1: initial schema */ `
+  CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    realm TEXT,
+    parent_id TEXT,
+    accountcodes TEXT NOT NULL DEFAULT '[]',
+    numbers TEXT NOT NULL DEFAULT '[]',
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL
+  );
+  CREATE TABLE tokens (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    hash TEXT NOT NULL UNIQUE,
+    created INTEGER NOT NULL,
+    last_used INTEGER
+  );
+  CREATE INDEX tokens_account ON tokens(account_id);
+  CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    uri TEXT NOT NULL,
+    hook TEXT NOT NULL,
+    http_verb TEXT NOT NULL,
+    format TEXT NOT NULL,
+    retries INTEGER NOT NULL,
+    enabled INTEGER NOT NULL,
+    custom_data TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    event_filter TEXT,
+    include_internal_legs INTEGER NOT NULL,
+    include_subaccounts INTEGER NOT NULL,
+    secret TEXT NOT NULL,
+    disabled_reason TEXT,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL
+  );
+  CREATE INDEX webhooks_account ON webhooks(account_id, id);
+  CREATE TABLE events (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    hook_event TEXT NOT NULL,
+    leg TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created INTEGER NOT NULL
+  );
+  CREATE TABLE deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    event_id TEXT NOT NULL REFERENCES events(id),
+    webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    leg TEXT NOT NULL,
+    status TEXT NOT NULL,
+    tries INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    last_error TEXT,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL
+  );
+  CREATE INDEX deliveries_due ON deliveries(status, next_at);
+  CREATE INDEX deliveries_leg ON deliveries(webhook_id, leg, status, seq);
+  CREATE INDEX deliveries_event ON deliveries(event_id);
+  CREATE TABLE attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id TEXT NOT NULL,
+    webhook_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    hook_event TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    uri TEXT NOT NULL,
+    method TEXT NOT NULL,
+    status_code INTEGER,
+    response_body TEXT NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    try_number INTEGER NOT NULL,
+    retries_left INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created INTEGER NOT NULL
+  );
+  CREATE INDEX attempts_account ON attempts(account_id, created);
+  CREATE INDEX attempts_webhook ON attempts(webhook_id, created);
+  `,
+];

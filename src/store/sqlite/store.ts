@@ -1,0 +1,262 @@
+/** The embedded SQLite store (better-sqlite3, WAL). */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createHash } from 'node:crypto';
+import type { Webhook } from '../../hooks/model.js';
+import type {
+  Account, Attempt, AttemptInput, AttemptQuery, DeliveryUpdate, DueDelivery, Page, PageResult, Store, StoredEvent, Token,
+} from '../store.js';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+
+type Row = Record<string, unknown>;
+
+/** Stable delivery id: the same event to the same hook is the same delivery everywhere. */
+export function deliveryId(eventId: string, webhookId: string): string {
+  return createHash('sha256').update(`${eventId}|${webhookId}`).digest('hex').slice(0, 32);
+}
+
+function toAccount(r: Row): Account {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    realm: (r.realm as string | null) ?? null,
+    parent_id: (r.parent_id as string | null) ?? null,
+    accountcodes: JSON.parse(r.accountcodes as string) as string[],
+    numbers: JSON.parse(r.numbers as string) as string[],
+    created: r.created as number,
+    updated: r.updated as number,
+  };
+}
+
+function toWebhook(r: Row): Webhook {
+  return {
+    id: r.id as string,
+    account_id: r.account_id as string,
+    name: r.name as string,
+    uri: r.uri as string,
+    hook: r.hook as Webhook['hook'],
+    http_verb: r.http_verb as Webhook['http_verb'],
+    format: r.format as Webhook['format'],
+    retries: r.retries as number,
+    enabled: r.enabled === 1,
+    custom_data: JSON.parse(r.custom_data as string) as Webhook['custom_data'],
+    headers: JSON.parse(r.headers as string) as Webhook['headers'],
+    event_filter: (r.event_filter as string | null) ?? null,
+    include_internal_legs: r.include_internal_legs === 1,
+    include_subaccounts: r.include_subaccounts === 1,
+    secret: r.secret as string,
+    disabled_reason: (r.disabled_reason as string | null) ?? null,
+    created: r.created as number,
+    updated: r.updated as number,
+  };
+}
+
+function webhookParams(h: Webhook): Row {
+  return {
+    ...h,
+    enabled: h.enabled ? 1 : 0,
+    include_internal_legs: h.include_internal_legs ? 1 : 0,
+    include_subaccounts: h.include_subaccounts ? 1 : 0,
+    custom_data: JSON.stringify(h.custom_data),
+    headers: JSON.stringify(h.headers),
+  };
+}
+
+function accountParams(a: Account): Row {
+  return { ...a, accountcodes: JSON.stringify(a.accountcodes), numbers: JSON.stringify(a.numbers) };
+}
+
+const WEBHOOK_COLUMNS =
+  'id, account_id, name, uri, hook, http_verb, format, retries, enabled, custom_data, headers, event_filter, include_internal_legs, include_subaccounts, secret, disabled_reason, created, updated';
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly stmt: Record<string, Database.Statement>;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    const p = (sql: string) => this.db.prepare(sql);
+    this.stmt = {
+      insertAccount: p(
+        'INSERT INTO accounts (id, name, realm, parent_id, accountcodes, numbers, created, updated) VALUES (@id, @name, @realm, @parent_id, @accountcodes, @numbers, @created, @updated)',
+      ),
+      getAccount: p('SELECT * FROM accounts WHERE id = ?'),
+      listAccounts: p('SELECT * FROM accounts ORDER BY id'),
+      updateAccount: p(
+        'UPDATE accounts SET name = @name, realm = @realm, parent_id = @parent_id, accountcodes = @accountcodes, numbers = @numbers, updated = @updated WHERE id = @id',
+      ),
+      deleteAccount: p('DELETE FROM accounts WHERE id = ?'),
+      insertToken: p('INSERT INTO tokens (id, account_id, hash, created) VALUES (?, ?, ?, ?)'),
+      findToken: p('SELECT id, account_id, created, last_used FROM tokens WHERE hash = ?'),
+      touchToken: p('UPDATE tokens SET last_used = ? WHERE id = ?'),
+      listTokens: p('SELECT id, account_id, created, last_used FROM tokens WHERE account_id = ? ORDER BY created, id'),
+      deleteToken: p('DELETE FROM tokens WHERE account_id = ? AND id = ?'),
+      insertWebhook: p(
+        `INSERT INTO webhooks (${WEBHOOK_COLUMNS}) VALUES (@id, @account_id, @name, @uri, @hook, @http_verb, @format, @retries, @enabled, @custom_data, @headers, @event_filter, @include_internal_legs, @include_subaccounts, @secret, @disabled_reason, @created, @updated)`,
+      ),
+      getWebhook: p(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = ? AND id = ?`),
+      webhookById: p(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?`),
+      listWebhooks: p(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = ? AND id >= ? ORDER BY id LIMIT ?`),
+      updateWebhook: p(
+        'UPDATE webhooks SET name = @name, uri = @uri, hook = @hook, http_verb = @http_verb, format = @format, retries = @retries, enabled = @enabled, custom_data = @custom_data, headers = @headers, event_filter = @event_filter, include_internal_legs = @include_internal_legs, include_subaccounts = @include_subaccounts, secret = @secret, disabled_reason = @disabled_reason, updated = @updated WHERE account_id = @account_id AND id = @id',
+      ),
+      deleteWebhook: p('DELETE FROM webhooks WHERE account_id = ? AND id = ?'),
+      disableWebhook: p('UPDATE webhooks SET enabled = 0, disabled_reason = ?, updated = ? WHERE id = ?'),
+      reenable: p('UPDATE webhooks SET enabled = 1, disabled_reason = NULL, updated = ? WHERE account_id = ? AND enabled = 0'),
+      insertEvent: p(
+        'INSERT OR IGNORE INTO events (id, account_id, hook_event, leg, call_id, payload, created) VALUES (@id, @account_id, @hook_event, @leg, @call_id, @payload, @created)',
+      ),
+      insertDelivery: p(
+        "INSERT OR IGNORE INTO deliveries (id, event_id, webhook_id, leg, status, tries, next_at, created, updated) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+      ),
+      due: p(`
+        SELECT d.id, d.event_id, d.webhook_id, d.tries, e.payload, e.hook_event, e.call_id
+        FROM deliveries d
+        JOIN webhooks w ON w.id = d.webhook_id
+        JOIN events e ON e.id = d.event_id
+        WHERE d.status = 'pending' AND d.next_at <= ? AND w.enabled = 1
+          AND NOT EXISTS (
+            SELECT 1 FROM deliveries p
+            WHERE p.webhook_id = d.webhook_id AND p.leg = d.leg AND p.status = 'pending' AND p.seq < d.seq)
+        ORDER BY d.next_at, d.seq
+        LIMIT ?`),
+      nextDue: p(`
+        SELECT MIN(d.next_at) AS at FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+        WHERE d.status = 'pending' AND w.enabled = 1`),
+      updateDelivery: p('UPDATE deliveries SET status = @status, tries = @tries, next_at = @next_at, last_error = @last_error, updated = @updated WHERE id = @id'),
+      insertAttempt: p(`
+        INSERT INTO attempts (delivery_id, webhook_id, account_id, event_id, hook_event, call_id, uri, method, status_code, response_body, duration_ms, try_number, retries_left, result, reason, created)
+        VALUES (@delivery_id, @webhook_id, @account_id, @event_id, @hook_event, @call_id, @uri, @method, @status_code, @response_body, @duration_ms, @try_number, @retries_left, @result, @reason, @created)`),
+    };
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)');
+    const done = new Set(
+      (this.db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => r.version as number),
+    );
+    SQLITE_MIGRATIONS.forEach((sql, i) => {
+      const version = i + 1;
+      if (done.has(version)) return;
+      this.db.transaction(() => {
+        this.db.exec(sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied) VALUES (?, ?)').run(version, Date.now());
+      })();
+    });
+  }
+
+  async createAccount(a: Account): Promise<void> {
+    this.stmt.insertAccount!.run(accountParams(a));
+  }
+  async getAccount(id: string): Promise<Account | undefined> {
+    const r = this.stmt.getAccount!.get(id) as Row | undefined;
+    return r && toAccount(r);
+  }
+  async listAccounts(): Promise<Account[]> {
+    return (this.stmt.listAccounts!.all() as Row[]).map(toAccount);
+  }
+  async updateAccount(a: Account): Promise<void> {
+    this.stmt.updateAccount!.run(accountParams(a));
+  }
+  async deleteAccount(id: string): Promise<boolean> {
+    return this.stmt.deleteAccount!.run(id).changes > 0;
+  }
+
+  async createToken(t: Token, hash: string): Promise<void> {
+    this.stmt.insertToken!.run(t.id, t.account_id, hash, t.created);
+  }
+  async findToken(hash: string): Promise<Token | undefined> {
+    const r = this.stmt.findToken!.get(hash) as Token | undefined;
+    if (r) this.stmt.touchToken!.run(Date.now(), r.id);
+    return r;
+  }
+  async listTokens(accountId: string): Promise<Token[]> {
+    return this.stmt.listTokens!.all(accountId) as Token[];
+  }
+  async deleteToken(accountId: string, tokenId: string): Promise<boolean> {
+    return this.stmt.deleteToken!.run(accountId, tokenId).changes > 0;
+  }
+
+  async createWebhook(h: Webhook): Promise<void> {
+    this.stmt.insertWebhook!.run(webhookParams(h));
+  }
+  async getWebhook(accountId: string, id: string): Promise<Webhook | undefined> {
+    const r = this.stmt.getWebhook!.get(accountId, id) as Row | undefined;
+    return r && toWebhook(r);
+  }
+  async webhookById(id: string): Promise<Webhook | undefined> {
+    const r = this.stmt.webhookById!.get(id) as Row | undefined;
+    return r && toWebhook(r);
+  }
+  async listWebhooks(accountId: string, page: Page): Promise<PageResult<Webhook>> {
+    const rows = (this.stmt.listWebhooks!.all(accountId, page.start_key ?? '', page.limit + 1) as Row[]).map(toWebhook);
+    return { items: rows.slice(0, page.limit), next_start_key: rows[page.limit]?.id };
+  }
+  async updateWebhook(h: Webhook): Promise<void> {
+    this.stmt.updateWebhook!.run(webhookParams(h));
+  }
+  async deleteWebhook(accountId: string, id: string): Promise<boolean> {
+    return this.stmt.deleteWebhook!.run(accountId, id).changes > 0;
+  }
+  async activeWebhooks(accountIds: string[]): Promise<Webhook[]> {
+    if (accountIds.length === 0) return [];
+    const marks = accountIds.map(() => '?').join(',');
+    const rows = this.db
+      .prepare(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE enabled = 1 AND account_id IN (${marks})`)
+      .all(...accountIds) as Row[];
+    return rows.map(toWebhook);
+  }
+  async disableWebhook(id: string, reason: string, at: number): Promise<void> {
+    this.stmt.disableWebhook!.run(reason, at, id);
+  }
+  async reenableWebhooks(accountId: string, at: number): Promise<number> {
+    return this.stmt.reenable!.run(at, accountId).changes;
+  }
+
+  async insertEvent(ev: StoredEvent, webhookIds: string[]): Promise<boolean> {
+    return this.db.transaction(() => {
+      if (this.stmt.insertEvent!.run(ev).changes === 0) return false;
+      const now = Date.now();
+      for (const hookId of webhookIds) {
+        this.stmt.insertDelivery!.run(deliveryId(ev.id, hookId), ev.id, hookId, ev.leg, now, now, now);
+      }
+      return true;
+    })();
+  }
+  async dueDeliveries(now: number, limit: number): Promise<DueDelivery[]> {
+    return this.stmt.due!.all(now, limit) as DueDelivery[];
+  }
+  async nextDueAt(): Promise<number | undefined> {
+    const r = this.stmt.nextDue!.get() as { at: number | null };
+    return r.at ?? undefined;
+  }
+  async recordAttempt(a: AttemptInput, u: DeliveryUpdate): Promise<void> {
+    this.db.transaction(() => {
+      this.stmt.insertAttempt!.run(a);
+      this.stmt.updateDelivery!.run({ ...u, updated: a.created });
+    })();
+  }
+  async listAttempts(q: AttemptQuery): Promise<PageResult<Attempt>> {
+    const where = ['account_id = ?'];
+    const args: unknown[] = [q.account_id];
+    if (q.webhook_id) where.push('webhook_id = ?'), args.push(q.webhook_id);
+    if (q.created_from !== undefined) where.push('created >= ?'), args.push(q.created_from);
+    if (q.created_to !== undefined) where.push('created <= ?'), args.push(q.created_to);
+    if (q.start_key) where.push('id <= ?'), args.push(Number(q.start_key));
+    const rows = this.db
+      .prepare(`SELECT * FROM attempts WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`)
+      .all(...args, q.limit + 1) as Attempt[];
+    return { items: rows.slice(0, q.limit), next_start_key: rows[q.limit] ? String(rows[q.limit]!.id) : undefined };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

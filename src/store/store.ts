@@ -1,0 +1,138 @@
+/**
+ * The store interface: everything callhook keeps. The delivery loop and the API only see this
+ * interface; each backend holds its own SQL. Times are unix milliseconds.
+ */
+import type { Webhook } from '../hooks/model.js';
+
+export interface Account {
+  id: string;
+  name: string;
+  realm: string | null;
+  parent_id: string | null;
+  accountcodes: string[];
+  numbers: string[];
+  created: number;
+  updated: number;
+}
+
+export interface Token {
+  id: string;
+  account_id: string;
+  created: number;
+  last_used: number | null;
+}
+
+export interface StoredEvent {
+  id: string;
+  account_id: string;
+  hook_event: string;
+  /** the call leg (channel id) the event belongs to: deliveries of one leg go out in order */
+  leg: string;
+  call_id: string;
+  /** serialised payload without custom_data */
+  payload: string;
+  created: number;
+}
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+/** A delivery ready to send, with what the dispatcher needs of its hook and event. */
+export interface DueDelivery {
+  id: string;
+  event_id: string;
+  webhook_id: string;
+  tries: number;
+  payload: string;
+  hook_event: string;
+  call_id: string;
+}
+
+export interface AttemptInput {
+  delivery_id: string;
+  webhook_id: string;
+  account_id: string;
+  event_id: string;
+  hook_event: string;
+  call_id: string;
+  uri: string;
+  method: string;
+  status_code: number | null;
+  response_body: string;
+  duration_ms: number;
+  try_number: number;
+  retries_left: number;
+  result: 'success' | 'failure';
+  reason: string;
+  created: number;
+}
+
+export interface Attempt extends AttemptInput {
+  id: number;
+}
+
+/** What happens to a delivery after one try. */
+export interface DeliveryUpdate {
+  id: string;
+  status: DeliveryStatus;
+  tries: number;
+  next_at: number;
+  last_error: string | null;
+}
+
+export interface Page {
+  limit: number;
+  start_key?: string | undefined;
+}
+
+export interface PageResult<T> {
+  items: T[];
+  next_start_key: string | undefined;
+}
+
+export interface AttemptQuery extends Page {
+  account_id: string;
+  webhook_id?: string | undefined;
+  created_from?: number | undefined;
+  created_to?: number | undefined;
+}
+
+export interface Store {
+  /* accounts and tokens */
+  createAccount(account: Account): Promise<void>;
+  getAccount(id: string): Promise<Account | undefined>;
+  listAccounts(): Promise<Account[]>;
+  updateAccount(account: Account): Promise<void>;
+  deleteAccount(id: string): Promise<boolean>;
+  createToken(token: Token, hash: string): Promise<void>;
+  /** the token whose hash matches, updating its last use */
+  findToken(hash: string): Promise<Token | undefined>;
+  listTokens(accountId: string): Promise<Token[]>;
+  deleteToken(accountId: string, tokenId: string): Promise<boolean>;
+
+  /* webhooks */
+  createWebhook(hook: Webhook): Promise<void>;
+  getWebhook(accountId: string, id: string): Promise<Webhook | undefined>;
+  listWebhooks(accountId: string, page: Page): Promise<PageResult<Webhook>>;
+  updateWebhook(hook: Webhook): Promise<void>;
+  deleteWebhook(accountId: string, id: string): Promise<boolean>;
+  /** enabled webhooks of these accounts (for matching events) */
+  activeWebhooks(accountIds: string[]): Promise<Webhook[]>;
+  /** loads a webhook by id alone (dispatcher) */
+  webhookById(id: string): Promise<Webhook | undefined>;
+  disableWebhook(id: string, reason: string, at: number): Promise<void>;
+  /** re-enables every disabled webhook of an account; returns how many */
+  reenableWebhooks(accountId: string, at: number): Promise<number>;
+
+  /* outbox */
+  /** stores an event and one pending delivery per webhook, atomically; false if the event was stored before */
+  insertEvent(event: StoredEvent, webhookIds: string[]): Promise<boolean>;
+  /** pending deliveries due at `now`, oldest first, at most one per (webhook, leg) in event order */
+  dueDeliveries(now: number, limit: number): Promise<DueDelivery[]>;
+  /** records a try and its outcome, atomically */
+  recordAttempt(attempt: AttemptInput, update: DeliveryUpdate): Promise<void>;
+  listAttempts(query: AttemptQuery): Promise<PageResult<Attempt>>;
+  /** earliest next_at of any pending delivery of an enabled hook */
+  nextDueAt(): Promise<number | undefined>;
+
+  close(): Promise<void>;
+}
