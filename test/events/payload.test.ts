@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { buildPayload, withCustomData } from '../../src/events/payload.js';
+import { GREGORIAN_OFFSET, fromGregorianSeconds, toGregorianSeconds } from '../../src/events/gregorian.js';
+import type { CallEvent } from '../../src/calls/tracker.js';
+
+const event: CallEvent = {
+  hookEvent: 'channel_destroy',
+  eventId: 'e1',
+  timestampMs: Date.parse('2026-11-24T14:45:57.998Z'),
+  accountId: 'acme',
+  leg: {
+    channelId: '1795531556.1',
+    callId: '1-11659@127.0.0.1',
+    otherLegCallId: 'peer-call',
+    direction: 'inbound',
+    isInternal: false,
+    callerIdName: 'Carol',
+    callerIdNumber: '4930123456',
+    calleeIdName: 'Alice',
+    calleeIdNumber: '201',
+    fromNumber: '4930123456',
+    toNumber: '15550002',
+    channelVars: { CALLHOOK_ACCOUNT: '' },
+    hangup: { cause: 'NORMAL_CLEARING', code: 'sip:200', durationSeconds: 12, ringingSeconds: 3, billingSeconds: 9 },
+  },
+};
+
+describe('Gregorian seconds', () => {
+  it('is unix seconds + 62167219200, truncated', () => {
+    expect(toGregorianSeconds(0)).toBe(GREGORIAN_OFFSET);
+    expect(toGregorianSeconds(1795531550999)).toBe(1795531550 + 62167219200);
+    expect(fromGregorianSeconds(63557035175)).toBe((63557035175 - 62167219200) * 1000);
+  });
+});
+
+describe('buildPayload', () => {
+  it('has every field of DESIGN.md §3 with its type', () => {
+    const p = buildPayload(event, 'acme.example');
+    expect(p).toEqual({
+      hook_event: 'channel_destroy',
+      call_id: '1-11659@127.0.0.1',
+      channel_id: '1795531556.1',
+      other_leg_call_id: 'peer-call',
+      call_direction: 'inbound',
+      timestamp: 1795531557 + 62167219200,
+      account_id: 'acme',
+      from: '4930123456@acme.example',
+      to: '15550002@acme.example',
+      request: '15550002@acme.example',
+      caller_id_name: 'Carol',
+      caller_id_number: '4930123456',
+      callee_id_name: 'Alice',
+      callee_id_number: '201',
+      is_internal_leg: false,
+      custom_channel_vars: { CALLHOOK_ACCOUNT: '' },
+      event_id: 'e1',
+      hangup_cause: 'NORMAL_CLEARING',
+      hangup_code: 'sip:200',
+      duration_seconds: '12',
+      ringing_seconds: '3',
+      billing_seconds: '9',
+    });
+  });
+  it('leaves out destroy fields and unknown peers on other events', () => {
+    const p = buildPayload({ ...event, hookEvent: 'channel_create', leg: { ...event.leg, hangup: undefined, otherLegCallId: undefined } }, 'r');
+    expect(p).not.toHaveProperty('hangup_cause');
+    expect(p).not.toHaveProperty('other_leg_call_id');
+    expect(p).not.toHaveProperty('billing_seconds');
+  });
+});
+
+describe('withCustomData', () => {
+  it('overrides event keys, as the WIRECLOUD example says', () => {
+    const p = withCustomData(buildPayload(event, 'r'), { account_id: 'my_crm_account_id', screen_pop: true });
+    expect(p.account_id).toBe('my_crm_account_id');
+    expect(p.screen_pop).toBe(true);
+    expect(p.call_id).toBe('1-11659@127.0.0.1');
+  });
+});
