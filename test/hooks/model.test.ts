@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { validateWebhook } from '../../src/hooks/model.js';
+import { AppError } from '../../src/errors.js';
+
+function fieldsOf(fn: () => unknown): Record<string, Record<string, unknown>> {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(AppError);
+    return (err as AppError).fields as Record<string, Record<string, unknown>>;
+  }
+  throw new Error('expected a validation error');
+}
+
+describe('validateWebhook', () => {
+  it('fills Kazoo defaults on create', () => {
+    expect(validateWebhook({ uri: 'http://crm.example/new', hook: 'channel_create' }, 'create')).toEqual({
+      name: 'channel_create → crm.example',
+      uri: 'http://crm.example/new',
+      hook: 'channel_create',
+      http_verb: 'post',
+      format: 'form-data',
+      retries: 2,
+      enabled: true,
+      custom_data: {},
+      headers: {},
+      event_filter: null,
+      include_internal_legs: false,
+      include_subaccounts: false,
+    });
+  });
+
+  it('names each missing or wrong field in Kazoo shape', () => {
+    expect(fieldsOf(() => validateWebhook({}, 'create'))).toEqual({
+      uri: { required: { message: 'Field is required but missing' } },
+      hook: { required: { message: 'Field is required but missing' } },
+    });
+    const f = fieldsOf(() =>
+      validateWebhook({ uri: 'ftp://x', hook: 'channel_explode', retries: 'many', enabled: 'yes', http_verb: 'delete', custom_data: [1] }, 'create'),
+    );
+    expect(Object.keys(f).sort()).toEqual(['custom_data', 'enabled', 'hook', 'http_verb', 'retries', 'uri']);
+    expect(f.uri).toHaveProperty('format');
+    expect(f.hook).toHaveProperty('enum');
+    expect(f.retries).toHaveProperty('type');
+  });
+
+  it('bounds retries', () => {
+    expect(fieldsOf(() => validateWebhook({ uri: 'http://x', hook: 'all', retries: -1 }, 'create')).retries).toHaveProperty('minimum');
+    expect(fieldsOf(() => validateWebhook({ uri: 'http://x', hook: 'all', retries: 21 }, 'create')).retries).toHaveProperty('maximum');
+    expect(validateWebhook({ uri: 'http://x', hook: 'all', retries: 0 }, 'create').retries).toBe(0);
+  });
+
+  it('accepts seven.io headers text and refuses reserved or broken headers', () => {
+    expect(validateWebhook({ headers: 'Authorization: Basic dXNlcjpwYXNz\nX-Tenant: 7' }, 'patch').headers).toEqual({
+      Authorization: 'Basic dXNlcjpwYXNz',
+      'X-Tenant': '7',
+    });
+    expect(fieldsOf(() => validateWebhook({ headers: { Host: 'evil' } }, 'patch')).headers).toHaveProperty('reserved');
+    expect(fieldsOf(() => validateWebhook({ headers: { 'X-A': 'a\r\nX-B: b' } }, 'patch')).headers).toHaveProperty('format');
+    expect(fieldsOf(() => validateWebhook({ headers: { 'bad name': 'v' } }, 'patch')).headers).toHaveProperty('format');
+  });
+
+  it("maps seven.io's request_method and target_url", () => {
+    expect(validateWebhook({ target_url: 'https://acme.inc/webhook/', hook: 'all', request_method: 'JSON' }, 'create')).toMatchObject({
+      uri: 'https://acme.inc/webhook/',
+      http_verb: 'post',
+      format: 'json',
+    });
+    expect(validateWebhook({ request_method: 'GET' }, 'patch')).toEqual({ http_verb: 'get' });
+  });
+
+  it('accepts a numeric event_filter and patterns, refuses junk', () => {
+    expect(validateWebhook({ event_filter: 4930123456 }, 'patch').event_filter).toBe('4930123456');
+    expect(validateWebhook({ event_filter: '+49*' }, 'patch').event_filter).toBe('+49*');
+    expect(fieldsOf(() => validateWebhook({ event_filter: 'a b' }, 'patch')).event_filter).toHaveProperty('pattern');
+  });
+
+  it('custom_data must hold scalars', () => {
+    expect(validateWebhook({ custom_data: { account_id: 'crm', screen_pop: true, n: 1, z: null } }, 'patch').custom_data).toEqual({
+      account_id: 'crm',
+      screen_pop: true,
+      n: 1,
+      z: null,
+    });
+    expect(fieldsOf(() => validateWebhook({ custom_data: { nested: { a: 1 } } }, 'patch')).custom_data).toHaveProperty('type');
+  });
+
+  it('patch validates only what is given', () => {
+    expect(validateWebhook({ enabled: false }, 'patch')).toEqual({ enabled: false });
+  });
+});

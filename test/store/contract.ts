@@ -1,0 +1,171 @@
+/** The store contract: every backend must pass these (run by sqlite.test.ts, later postgres). */
+import { beforeEach, afterEach, describe, expect, it } from 'vitest';
+import type { Account, Store } from '../../src/store/store.js';
+import type { Webhook } from '../../src/hooks/model.js';
+
+export function account(id: string, extra: Partial<Account> = {}): Account {
+  return { id, name: id, realm: null, parent_id: null, accountcodes: [], numbers: [], created: 1, updated: 1, ...extra };
+}
+
+export function webhook(id: string, accountId: string, extra: Partial<Webhook> = {}): Webhook {
+  return {
+    id,
+    account_id: accountId,
+    name: id,
+    uri: 'http://127.0.0.1:9/hook',
+    hook: 'all',
+    http_verb: 'post',
+    format: 'json',
+    retries: 2,
+    enabled: true,
+    custom_data: { a: 1 },
+    headers: { 'X-Key': 'v' },
+    event_filter: null,
+    include_internal_legs: false,
+    include_subaccounts: false,
+    secret: 'whsec_abc',
+    disabled_reason: null,
+    created: 1,
+    updated: 1,
+    ...extra,
+  };
+}
+
+const event = (id: string, leg: string, created = 1) => ({
+  id,
+  account_id: 'a1',
+  hook_event: 'channel_create',
+  leg,
+  call_id: `call-${leg}`,
+  payload: JSON.stringify({ event_id: id }),
+  created,
+});
+
+const attempt = (deliveryId: string, created: number, webhookId = 'h1') => ({
+  delivery_id: deliveryId,
+  webhook_id: webhookId,
+  account_id: 'a1',
+  event_id: 'e',
+  hook_event: 'channel_create',
+  call_id: 'c',
+  uri: 'http://x',
+  method: 'POST',
+  status_code: 500,
+  response_body: 'oops',
+  duration_ms: 3,
+  try_number: 1,
+  retries_left: 1,
+  result: 'failure' as const,
+  reason: 'HTTP 500',
+  created,
+});
+
+export function storeContract(name: string, open: () => Promise<Store>): void {
+  describe(`${name} store`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await open();
+      await store.createAccount(account('a1', { numbers: ['15550001'], accountcodes: ['x'] }));
+      await store.createAccount(account('a2'));
+      await store.createWebhook(webhook('h1', 'a1'));
+    });
+    afterEach(async () => store.close());
+
+    it('keeps accounts with their lists', async () => {
+      expect(await store.getAccount('a1')).toMatchObject({ numbers: ['15550001'], accountcodes: ['x'] });
+      await store.updateAccount({ ...(await store.getAccount('a1'))!, name: 'renamed', numbers: [] });
+      expect((await store.getAccount('a1'))!.name).toBe('renamed');
+      expect((await store.listAccounts()).map((a) => a.id)).toEqual(['a1', 'a2']);
+      expect(await store.deleteAccount('a2')).toBe(true);
+      expect(await store.getAccount('a2')).toBeUndefined();
+    });
+
+    it('finds tokens by hash and scopes their deletion to the account', async () => {
+      await store.createToken({ id: 't1', account_id: 'a1', created: 5, last_used: null }, 'hash1');
+      expect(await store.findToken('hash1')).toMatchObject({ id: 't1', account_id: 'a1' });
+      expect(await store.findToken('nope')).toBeUndefined();
+      expect(await store.deleteToken('a2', 't1')).toBe(false);
+      expect(await store.deleteToken('a1', 't1')).toBe(true);
+      expect(await store.findToken('hash1')).toBeUndefined();
+    });
+
+    it('round-trips a webhook and isolates accounts', async () => {
+      expect(await store.getWebhook('a1', 'h1')).toEqual(webhook('h1', 'a1'));
+      expect(await store.getWebhook('a2', 'h1')).toBeUndefined();
+      await store.updateWebhook({ ...webhook('h1', 'a1'), uri: 'http://new', enabled: false, updated: 9 });
+      expect(await store.getWebhook('a1', 'h1')).toMatchObject({ uri: 'http://new', enabled: false, updated: 9 });
+      expect(await store.deleteWebhook('a2', 'h1')).toBe(false);
+      expect(await store.deleteWebhook('a1', 'h1')).toBe(true);
+    });
+
+    it('pages webhooks by start_key', async () => {
+      for (const id of ['h2', 'h3', 'h4']) await store.createWebhook(webhook(id, 'a1'));
+      const first = await store.listWebhooks('a1', { limit: 3 });
+      expect(first.items.map((h) => h.id)).toEqual(['h1', 'h2', 'h3']);
+      expect(first.next_start_key).toBe('h4');
+      const second = await store.listWebhooks('a1', { limit: 3, start_key: first.next_start_key });
+      expect(second.items.map((h) => h.id)).toEqual(['h4']);
+      expect(second.next_start_key).toBeUndefined();
+    });
+
+    it('disables and re-enables webhooks', async () => {
+      await store.disableWebhook('h1', 'too many failures', 7);
+      expect(await store.activeWebhooks(['a1'])).toEqual([]);
+      expect((await store.webhookById('h1'))!.disabled_reason).toBe('too many failures');
+      expect(await store.reenableWebhooks('a1', 8)).toBe(1);
+      expect((await store.activeWebhooks(['a1'])).map((h) => h.id)).toEqual(['h1']);
+      expect((await store.webhookById('h1'))!.disabled_reason).toBeNull();
+    });
+
+    it('stores an event once, with one delivery per hook', async () => {
+      await store.createWebhook(webhook('h2', 'a1'));
+      expect(await store.insertEvent(event('e1', 'leg1'), ['h1', 'h2'])).toBe(true);
+      expect(await store.insertEvent(event('e1', 'leg1'), ['h1', 'h2'])).toBe(false);
+      const due = await store.dueDeliveries(Date.now() + 1000, 10);
+      expect(due.map((d) => d.webhook_id).sort()).toEqual(['h1', 'h2']);
+      expect(due[0]).toMatchObject({ event_id: 'e1', tries: 0, hook_event: 'channel_create', call_id: 'call-leg1' });
+      expect(new Set(due.map((d) => d.id)).size).toBe(2);
+    });
+
+    it('holds back later deliveries of the same leg and hook until the earlier one is done', async () => {
+      await store.insertEvent(event('e1', 'legA'), ['h1']);
+      await store.insertEvent(event('e2', 'legA'), ['h1']);
+      await store.insertEvent(event('e3', 'legB'), ['h1']);
+      const now = Date.now() + 1000;
+      const due = await store.dueDeliveries(now, 10);
+      expect(due.map((d) => d.event_id)).toEqual(['e1', 'e3']);
+      const first = due[0]!;
+      await store.recordAttempt(attempt(first.id, now), { id: first.id, status: 'succeeded', tries: 1, next_at: now, last_error: null });
+      expect((await store.dueDeliveries(now, 10)).map((d) => d.event_id)).toEqual(['e2', 'e3']);
+    });
+
+    it('does not hand out deliveries before next_at or of disabled hooks', async () => {
+      await store.insertEvent(event('e1', 'legA'), ['h1']);
+      const [d] = await store.dueDeliveries(Date.now() + 1000, 10);
+      const later = Date.now() + 60_000;
+      await store.recordAttempt(attempt(d!.id, Date.now()), { id: d!.id, status: 'pending', tries: 1, next_at: later, last_error: 'HTTP 500' });
+      expect(await store.dueDeliveries(Date.now(), 10)).toEqual([]);
+      expect(await store.nextDueAt()).toBe(later);
+      const again = await store.dueDeliveries(later, 10);
+      expect(again[0]).toMatchObject({ id: d!.id, tries: 1 });
+      await store.disableWebhook('h1', 'x', 1);
+      expect(await store.dueDeliveries(later, 10)).toEqual([]);
+      expect(await store.nextDueAt()).toBeUndefined();
+    });
+
+    it('lists attempts newest first, filtered by hook and time, paged', async () => {
+      await store.createWebhook(webhook('h2', 'a1'));
+      for (let i = 1; i <= 5; i++) await store.recordAttempt(attempt(`d${i}`, i * 1000, i % 2 ? 'h1' : 'h2'), { id: `d${i}`, status: 'failed', tries: 1, next_at: 0, last_error: 'x' });
+      const all = await store.listAttempts({ account_id: 'a1', limit: 2 });
+      expect(all.items.map((a) => a.delivery_id)).toEqual(['d5', 'd4']);
+      const next = await store.listAttempts({ account_id: 'a1', limit: 2, start_key: all.next_start_key });
+      expect(next.items.map((a) => a.delivery_id)).toEqual(['d3', 'd2']);
+      const h1 = await store.listAttempts({ account_id: 'a1', webhook_id: 'h1', limit: 10 });
+      expect(h1.items.map((a) => a.delivery_id)).toEqual(['d5', 'd3', 'd1']);
+      const window = await store.listAttempts({ account_id: 'a1', created_from: 2000, created_to: 4000, limit: 10 });
+      expect(window.items.map((a) => a.delivery_id)).toEqual(['d4', 'd3', 'd2']);
+      expect((await store.listAttempts({ account_id: 'a2', limit: 10 })).items).toEqual([]);
+      expect(all.items[0]).toMatchObject({ status_code: 500, response_body: 'oops', result: 'failure', retries_left: 1 });
+    });
+  });
+}
