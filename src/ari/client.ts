@@ -115,6 +115,7 @@ export class AriClient {
       perMessageDeflate: false,
     });
     this.ws = ws;
+    let failure: string | undefined;
 
     ws.on('open', () => {
       if (this.state === 'closed') return;
@@ -125,9 +126,8 @@ export class AriClient {
       this.opts.onConnected?.();
     });
     ws.on('unexpected-response', (_req, res) => {
-      const reason =
+      failure =
         res.statusCode === 401 ? 'ARI refused the username/password (401)' : `ARI answered HTTP ${res.statusCode}`;
-      ws.emit('error', new Error(reason));
       res.resume();
       ws.terminate();
     });
@@ -152,7 +152,7 @@ export class AriClient {
       this.awaitingPong = false;
     });
     ws.on('error', (err) => {
-      (ws as unknown as { lastError?: Error }).lastError = err;
+      failure ??= err.message;
     });
     ws.on('close', (code) => {
       clearInterval(this.pingTimer);
@@ -161,9 +161,8 @@ export class AriClient {
       this.state = 'disconnected';
       this.failures += 1;
       const delay = this.backoff();
-      const err = (ws as unknown as { lastError?: Error }).lastError;
       log.warn(
-        { ari: this.opts.url, code, reason: err?.message, attempt: this.failures, retry_in_ms: delay },
+        { ari: this.opts.url, code, reason: failure, attempt: this.failures, retry_in_ms: delay },
         wasConnected ? 'ARI connection lost; reconnecting' : 'ARI not reachable; retrying',
       );
       this.reconnectTimer = setTimeout(() => this.connect(), delay);

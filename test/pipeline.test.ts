@@ -1,0 +1,255 @@
+/**
+ * End to end inside one process: fake ARI replays Asterisk event streams → callhook → a local
+ * receiver. Checks the requests a receiver really gets, in each encoding.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { FakeAri, loadFixture } from './helpers/fake-ari.js';
+import { Receiver, type Received } from './helpers/receiver.js';
+import { ADMIN, runDaemon, type Running } from './helpers/daemon.js';
+import { dialScenario } from './helpers/scenarios.js';
+import { VERSION } from '../src/main.js';
+
+let ari: FakeAri;
+let receiver: Receiver;
+let run: Running;
+let token: string;
+
+beforeEach(async () => {
+  ari = await FakeAri.start();
+  receiver = await Receiver.start();
+  run = await runDaemon(ari);
+  const acct = await run.api('POST', '/api/v1/accounts', ADMIN, {
+    data: { id: 'acme', name: 'Acme', realm: 'acme.example', accountcodes: ['acme'], numbers: ['15550001', '15550002'] },
+  });
+  token = acct.json.data.auth_token;
+  await ari.waitForClient();
+});
+afterEach(async () => {
+  await run.daemon.close();
+  await ari.close();
+  await receiver.close();
+});
+
+async function hook(data: Record<string, unknown>): Promise<{ id: string; secret: string }> {
+  const r = await run.api('PUT', '/api/v1/accounts/acme/webhooks', token, { data: { name: 'h', hook: 'all', ...data } });
+  expect(r.status).toBe(201);
+  return r.json.data;
+}
+
+const fields = (r: Received) => Receiver.fields(r);
+const byPath = (path: string) => receiver.requests.filter((r) => r.path === path);
+
+const SCENARIOS = [
+  { name: 'inbound call answered by the PBX', events: () => loadFixture('ivr_answered.jsonl'), legs: { '1-11627@127.0.0.1': ['channel_create', 'channel_answer', 'channel_destroy'] } },
+  {
+    name: 'call dialed to a phone that answers',
+    events: () => loadFixture('dial_answered.jsonl'),
+    legs: {
+      '1-11659@127.0.0.1': ['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy'],
+      '005fcac4-dca8-4723-824a-742d9727d1b6': ['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy'],
+    },
+  },
+  {
+    name: 'caller hangs up while the phone rings',
+    events: () => dialScenario('cancel'),
+    legs: { '1-20001@127.0.0.1': ['channel_create', 'channel_destroy'], '7c0e6d2a-5a4b-4f0e-9d56-0a1b2c3d4e5f': ['channel_create', 'channel_destroy'] },
+  },
+  {
+    name: 'busy callee',
+    events: () => dialScenario('busy'),
+    legs: { '1-20001@127.0.0.1': ['channel_create', 'channel_destroy'], '7c0e6d2a-5a4b-4f0e-9d56-0a1b2c3d4e5f': ['channel_create', 'channel_destroy'] },
+  },
+];
+
+describe.each(SCENARIOS)('$name', ({ events, legs }) => {
+  it('reaches the receiver in all three encodings, per leg in order, with custom_data on top', async () => {
+    const custom = { custom_data: { account_id: 'my_crm_account_id', screen_pop: true } };
+    const hooks = {
+      '/get': await hook({ uri: receiver.url('/get'), http_verb: 'get', ...custom }),
+      '/form': await hook({ uri: receiver.url('/form'), http_verb: 'post', format: 'form-data', ...custom }),
+      '/json': await hook({ uri: receiver.url('/json'), http_verb: 'put', format: 'json', headers: { 'X-Crm-Key': 'k1' }, ...custom }),
+    };
+    const expected = Object.values(legs).flat().length;
+    ari.send(...events());
+    await receiver.waitFor(expected * 3);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(receiver.requests).toHaveLength(expected * 3);
+
+    for (const [path, h] of Object.entries(hooks)) {
+      const got = byPath(path);
+      expect(got.map((r) => r.method)).toEqual(Array(expected).fill(path === '/get' ? 'GET' : path === '/form' ? 'POST' : 'PUT'));
+      const perLeg: Record<string, string[]> = {};
+      for (const r of got) {
+        const f = fields(r);
+        (perLeg[f.call_id as string] ??= []).push(f.hook_event as string);
+        expect(f.account_id).toBe('my_crm_account_id');
+        expect(String(f.screen_pop)).toBe('true');
+        expect(r.headers['x-hook-id']).toBe(h.id);
+        expect(r.headers['x-account-id']).toBe('acme');
+        expect(r.headers['user-agent']).toBe(`callhook/${VERSION}`);
+        expect(r.headers['webhook-id']).toMatch(/^[0-9a-f]{32}$/);
+        if (path === '/json') {
+          expect(r.headers['x-crm-key']).toBe('k1');
+          expect(r.headers['content-type']).toBe('application/json');
+          expect(new StandardWebhook(h.secret).verify(r.body, r.headers as Record<string, string>)).toEqual(f);
+        }
+        if (path === '/form') expect(r.headers['content-type']).toBe('application/x-www-form-urlencoded');
+      }
+      expect(perLeg).toEqual(legs);
+    }
+  });
+});
+
+describe('payload fields', () => {
+  it('carries every DESIGN.md §3 field with the right values and types (JSON)', async () => {
+    await hook({ uri: receiver.url('/json'), format: 'json' });
+    ari.send(...loadFixture('dial_answered.jsonl'));
+    await receiver.waitFor(8);
+    const all = receiver.requests.map((r) => JSON.parse(r.body) as Record<string, unknown>);
+    const outCreate = all.find((p) => p.hook_event === 'channel_create' && p.call_direction === 'outbound')!;
+    expect(outCreate).toEqual({
+      hook_event: 'channel_create',
+      call_id: '005fcac4-dca8-4723-824a-742d9727d1b6',
+      channel_id: '1795531556.2',
+      other_leg_call_id: '1-11659@127.0.0.1',
+      call_direction: 'outbound',
+      timestamp: Math.floor(Date.parse('2026-11-24T14:45:56.488Z') / 1000) + 62167219200,
+      account_id: 'acme',
+      from: '4930123456@acme.example',
+      to: '201@acme.example',
+      request: '201@acme.example',
+      caller_id_name: 'Carol',
+      caller_id_number: '4930123456',
+      callee_id_name: 'Alice',
+      callee_id_number: '201',
+      is_internal_leg: false,
+      custom_channel_vars: { CALLHOOK_ACCOUNT: '' },
+      event_id: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
+    const inDestroy = all.find((p) => p.hook_event === 'channel_destroy' && p.call_direction === 'inbound')!;
+    expect(inDestroy).toMatchObject({
+      hangup_cause: 'NORMAL_CLEARING',
+      duration_seconds: '2',
+      ringing_seconds: '0',
+      billing_seconds: '2',
+      other_leg_call_id: '005fcac4-dca8-4723-824a-742d9727d1b6',
+    });
+  });
+
+  it('skips malformed ARI frames in the stream and delivers the rest', async () => {
+    await hook({ uri: receiver.url('/json'), format: 'json', hook: 'channel_create' });
+    const evs = loadFixture('ivr_answered.jsonl');
+    ari.send('{broken', ...evs.slice(0, 3), '{"type": 5}', ...evs.slice(3));
+    await receiver.waitFor(1);
+    expect(JSON.parse(receiver.requests[0]!.body)).toMatchObject({ hook_event: 'channel_create', call_id: '1-11627@127.0.0.1' });
+    const health = await fetch(run.daemon.url + '/health').then((r) => r.json());
+    expect(health).toMatchObject({ status: 'ok', ari: 'connected', open_legs: 0 });
+  });
+
+  it('only the hook of the matching type and account gets the event', async () => {
+    await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'globex', name: 'Globex', numbers: ['15550003'] } });
+    await hook({ uri: receiver.url('/answer'), hook: 'channel_answer' });
+    const other = await run.api('POST', '/api/v1/accounts/globex/tokens', ADMIN);
+    await run.api('PUT', '/api/v1/accounts/globex/webhooks', other.json.data.auth_token, { data: { uri: receiver.url('/globex'), hook: 'all' } });
+    ari.send(...loadFixture('ivr_answered.jsonl'));
+    await receiver.waitFor(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(receiver.requests.map((r) => r.path)).toEqual(['/answer']);
+  });
+});
+
+describe('retries and attempts', () => {
+  const attempts = async (hookId: string) =>
+    (await run.api('GET', `/api/v1/accounts/acme/webhooks/${hookId}/attempts`, token)).json.data as Record<string, unknown>[];
+
+  it('a 500 then a 200: the event arrives twice with the same webhook-id, both tries in attempts', async () => {
+    receiver.respond = (_r, n) => (n === 0 ? { status: 500, body: 'database down' } : { status: 200, body: 'ok' });
+    const h = await hook({ uri: receiver.url('/crm'), hook: 'channel_create', retries: 3 });
+    ari.send(...loadFixture('ivr_answered.jsonl'));
+    await receiver.waitFor(2);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(receiver.requests).toHaveLength(2);
+    expect(receiver.requests[0]!.headers['webhook-id']).toBe(receiver.requests[1]!.headers['webhook-id']);
+    expect(receiver.requests[0]!.body).toBe(receiver.requests[1]!.body);
+    const list = await attempts(h.id);
+    expect(list.map((a) => [a.response_code, a.result, a.try])).toEqual([
+      ['200', 'success', 2],
+      ['500', 'failure', 1],
+    ]);
+    expect(list[1]).toMatchObject({ response_body: 'database down', retries_left: 3, hook_id: h.id, hook_event: 'channel_create', call_id: '1-11627@127.0.0.1' });
+    const accountWide = (await run.api('GET', '/api/v1/accounts/acme/webhooks/attempts', token)).json.data;
+    expect(accountWide).toHaveLength(2);
+  });
+
+  it('retries: 0 means one try only', async () => {
+    receiver.respond = () => ({ status: 503 });
+    const h = await hook({ uri: receiver.url('/crm'), hook: 'channel_create', retries: 0 });
+    ari.send(...loadFixture('ivr_answered.jsonl'));
+    await receiver.waitFor(1);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receiver.requests).toHaveLength(1);
+    expect((await attempts(h.id)).map((a) => [a.response_code, a.retries_left, a.reason])).toEqual([['503', 0, 'HTTP 503; retries are off']]);
+  });
+
+  it('a 404 is not retried', async () => {
+    receiver.respond = () => ({ status: 404 });
+    const h = await hook({ uri: receiver.url('/gone'), hook: 'channel_create', retries: 3 });
+    ari.send(...loadFixture('ivr_answered.jsonl'));
+    await receiver.waitFor(1);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receiver.requests).toHaveLength(1);
+    expect((await attempts(h.id))[0]).toMatchObject({ response_code: '404', result: 'failure', reason: 'HTTP 404; not retried' });
+  });
+
+  it('retries until exhausted, then the delivery is failed', async () => {
+    receiver.respond = () => ({ status: 500 });
+    const h = await hook({ uri: receiver.url('/crm'), hook: 'channel_create', retries: 2 });
+    ari.send(...loadFixture('ivr_answered.jsonl'));
+    await receiver.waitFor(3);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receiver.requests).toHaveLength(3);
+    expect((await attempts(h.id)).map((a) => a.retries_left)).toEqual([0, 1, 2]);
+  });
+
+  it('a connection refused is retried and recorded with its reason', async () => {
+    const h = await hook({ uri: 'http://127.0.0.1:1/nobody', hook: 'channel_create', retries: 1 });
+    ari.send(...loadFixture('ivr_answered.jsonl'));
+    let list: Record<string, unknown>[] = [];
+    for (let i = 0; i < 100 && list.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      list = await attempts(h.id);
+    }
+    expect(list).toHaveLength(2);
+    expect(list[1]).toMatchObject({ response_code: null, result: 'failure' });
+    expect(String(list[1]!.reason)).toMatch(/ECONNREFUSED/);
+  });
+
+  it('a 410 disables the hook with a reason', async () => {
+    receiver.respond = () => ({ status: 410 });
+    const h = await hook({ uri: receiver.url('/old'), hook: 'all', retries: 3 });
+    ari.send(...loadFixture('ivr_answered.jsonl'));
+    await receiver.waitFor(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(receiver.requests).toHaveLength(1);
+    const got = (await run.api('GET', `/api/v1/accounts/acme/webhooks/${h.id}`, token)).json.data;
+    expect(got).toMatchObject({ enabled: false, disabled_reason: 'receiver answered 410 Gone' });
+  });
+
+  it('refuses loopback targets unless allow-listed', async () => {
+    await run.daemon.close();
+    run = await runDaemon(ari, { CALLHOOK_ALLOW_TARGETS: '' });
+    const acct = await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme2', name: 'Acme', accountcodes: ['acme'] } });
+    const t = acct.json.data.auth_token;
+    const h = (await run.api('PUT', '/api/v1/accounts/acme2/webhooks', t, { data: { uri: receiver.url('/x'), hook: 'channel_create', retries: 0 } })).json.data;
+    await ari.waitForClient();
+    ari.send(...loadFixture('ivr_answered.jsonl'));
+    let list: Record<string, unknown>[] = [];
+    for (let i = 0; i < 100 && list.length < 1; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      list = (await run.api('GET', `/api/v1/accounts/acme2/webhooks/${h.id}/attempts`, t)).json.data;
+    }
+    expect(String(list[0]!.reason)).toMatch(/not allowed/);
+    expect(receiver.requests).toHaveLength(0);
+  });
+});
