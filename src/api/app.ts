@@ -4,6 +4,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
+import sjson from 'secure-json-parse';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { Store } from '../store/store.js';
@@ -63,15 +64,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false } },
   });
 
-  // curl -d without -H "Content-Type: application/json" sends form encoding: read it as JSON
-  app.addContentTypeParser(['application/x-www-form-urlencoded', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, body === '' ? undefined : JSON.parse(body as string));
-    } catch {
-      const err = new SyntaxError('invalid json') as SyntaxError & { statusCode: number };
-      err.statusCode = 400;
-      done(err, undefined);
-    }
+  // JSON bodies; curl -d without -H "Content-Type: application/json" sends form encoding,
+  // so that is read as JSON too
+  app.removeContentTypeParser(['application/json']);
+  app.addContentTypeParser(['application/json', 'application/x-www-form-urlencoded', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => {
+    const parsed = parseJsonBody(body as string);
+    if (parsed instanceof Error) done(parsed, undefined);
+    else done(null, parsed);
   });
 
   app.addHook('onSend', async (req, reply) => {
@@ -111,6 +110,25 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     { prefix: '/api/v1' },
   );
   return app;
+}
+
+/**
+ * Parses a request body as JSON, refusing __proto__/constructor keys. A backslash-newline
+ * (a shell line continuation pasted inside a quoted curl -d body, as in the WIRECLOUD
+ * examples) can never be valid JSON, so it is read as white space.
+ */
+export function parseJsonBody(body: string): unknown {
+  if (body.trim() === '') return undefined;
+  for (const text of [body, body.replace(/\\\r?\n/g, ' ')]) {
+    try {
+      return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+    } catch {
+      // try the next reading
+    }
+  }
+  const err = new SyntaxError('invalid json') as SyntaxError & { statusCode: number };
+  err.statusCode = 400;
+  return err;
 }
 
 /** the {"data": {...}} of a request body, or a Kazoo-shaped 400 */
