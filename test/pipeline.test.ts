@@ -225,6 +225,52 @@ describe('retries and attempts', () => {
     expect(String(list[1]!.reason)).toMatch(/ECONNREFUSED/);
   });
 
+  it('keeps a leg in order: a failed create holds back its answer and destroy until it succeeds', async () => {
+    receiver.respond = (r, n) => (n === 0 ? { status: 503 } : { status: 200 });
+    await hook({ uri: receiver.url('/crm'), format: 'json', retries: 3 });
+    ari.send(...loadFixture('ivr_answered.jsonl'));
+    await receiver.waitFor(4);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(receiver.requests.map((r) => JSON.parse(r.body).hook_event)).toEqual(['channel_create', 'channel_create', 'channel_answer', 'channel_destroy']);
+  });
+
+  it('clamps Retry-After to CALLHOOK_RETRY_MAX_MS (200 ms here)', async () => {
+    receiver.respond = (_r, n) => (n === 0 ? { status: 429, headers: { 'retry-after': '3600' } } : { status: 200 });
+    await hook({ uri: receiver.url('/crm'), hook: 'channel_create', retries: 3 });
+    ari.send(...loadFixture('ivr_answered.jsonl'));
+    await receiver.waitFor(2, 5000);
+    expect(receiver.requests[1]!.at - receiver.requests[0]!.at).toBeLessThan(1000);
+  });
+
+  it('honours Retry-After', async () => {
+    await run.daemon.close();
+    run = await runDaemon(ari, { CALLHOOK_RETRY_MAX_MS: '5000' });
+    const acct = await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'ra', name: 'RA', accountcodes: ['acme'] } });
+    await run.api('PUT', '/api/v1/accounts/ra/webhooks', acct.json.data.auth_token, { data: { uri: receiver.url('/ra'), hook: 'channel_create', retries: 3 } });
+    receiver.respond = (_r, n) => (n === 0 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 200 });
+    await ari.waitForClient();
+    ari.send(...loadFixture('ivr_answered.jsonl'));
+    await receiver.waitFor(2, 5000);
+    const gap = receiver.requests[1]!.at - receiver.requests[0]!.at;
+    expect(gap).toBeGreaterThanOrEqual(950);
+    expect(gap).toBeLessThan(3000);
+  });
+
+  it('retries a receiver that does not answer in time', async () => {
+    await run.daemon.close();
+    run = await runDaemon(ari, { CALLHOOK_TIMEOUT_MS: '300' });
+    const acct = await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'slow', name: 'Slow', accountcodes: ['acme'] } });
+    const t = acct.json.data.auth_token;
+    const h = (await run.api('PUT', '/api/v1/accounts/slow/webhooks', t, { data: { uri: receiver.url('/slow'), hook: 'channel_create', retries: 1 } })).json.data;
+    receiver.respond = (_r, n) => (n === 0 ? { status: 200, delayMs: 1000 } : { status: 200 });
+    await ari.waitForClient();
+    ari.send(...loadFixture('ivr_answered.jsonl'));
+    await receiver.waitFor(2, 5000);
+    const list = (await run.api('GET', `/api/v1/accounts/slow/webhooks/${h.id}/attempts`, t)).json.data;
+    expect(list.map((a: Record<string, unknown>) => a.result)).toEqual(['success', 'failure']);
+    expect(list[1].reason).toMatch(/^timeout after 300 ms/);
+  });
+
   it('a 410 disables the hook with a reason', async () => {
     receiver.respond = () => ({ status: 410 });
     const h = await hook({ uri: receiver.url('/old'), hook: 'all', retries: 3 });

@@ -103,11 +103,17 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Sleeps until the next delivery falls due (at most one poll interval). Work that is due but
+   * waits for a concurrency slot is picked up when a request in flight finishes.
+   */
   private async schedule(): Promise<void> {
     if (this.stopped) return;
     const next = await this.o.store.nextDueAt();
-    const wait = next === undefined ? this.o.pollIntervalMs : Math.min(this.o.pollIntervalMs, Math.max(0, next - Date.now()));
-    this.arm(Math.max(wait, 5));
+    const now = Date.now();
+    let wait = this.o.pollIntervalMs;
+    if (next !== undefined && (next > now || this.inflight.size === 0)) wait = Math.min(wait, Math.max(5, next - now));
+    this.arm(wait);
   }
 
   private arm(ms: number): void {

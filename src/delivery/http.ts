@@ -52,8 +52,10 @@ export class HttpSender implements Sender {
         signal,
       });
       let body = '';
+      // keep the first bytes for the attempt log; stop reading a receiver that sends more
       for await (const chunk of res.body) {
-        if (body.length < BODY_KEEP) body += (chunk as Buffer).toString('utf8');
+        body += (chunk as Buffer).toString('utf8');
+        if (body.length >= BODY_KEEP) break;
       }
       const ra = res.headers['retry-after'];
       return done({

@@ -67,6 +67,11 @@ function accountParams(a: Account): Row {
   return { ...a, accountcodes: JSON.stringify(a.accountcodes), numbers: JSON.stringify(a.numbers) };
 }
 
+/** a pending delivery is sendable only when no earlier one of its leg to its hook is pending */
+const HEAD_OF_LEG = `NOT EXISTS (
+  SELECT 1 FROM deliveries p
+  WHERE p.webhook_id = d.webhook_id AND p.leg = d.leg AND p.status = 'pending' AND p.seq < d.seq)`;
+
 const WEBHOOK_COLUMNS =
   'id, account_id, name, uri, hook, http_verb, format, retries, enabled, custom_data, headers, event_filter, include_internal_legs, include_subaccounts, secret, disabled_reason, created, updated';
 
@@ -121,15 +126,12 @@ export class SqliteStore implements Store {
         FROM deliveries d
         JOIN webhooks w ON w.id = d.webhook_id
         JOIN events e ON e.id = d.event_id
-        WHERE d.status = 'pending' AND d.next_at <= ? AND w.enabled = 1
-          AND NOT EXISTS (
-            SELECT 1 FROM deliveries p
-            WHERE p.webhook_id = d.webhook_id AND p.leg = d.leg AND p.status = 'pending' AND p.seq < d.seq)
+        WHERE d.status = 'pending' AND d.next_at <= ? AND w.enabled = 1 AND ${HEAD_OF_LEG}
         ORDER BY d.next_at, d.seq
         LIMIT ?`),
       nextDue: p(`
         SELECT MIN(d.next_at) AS at FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
-        WHERE d.status = 'pending' AND w.enabled = 1`),
+        WHERE d.status = 'pending' AND w.enabled = 1 AND ${HEAD_OF_LEG}`),
       updateDelivery: p('UPDATE deliveries SET status = @status, tries = @tries, next_at = @next_at, last_error = @last_error, updated = @updated WHERE id = @id'),
       insertAttempt: p(`
         INSERT INTO attempts (delivery_id, webhook_id, account_id, event_id, hook_event, call_id, uri, method, status_code, response_body, duration_ms, try_number, retries_left, result, reason, created)
@@ -207,11 +209,11 @@ export class SqliteStore implements Store {
   }
   async activeWebhooks(accountIds: string[]): Promise<Webhook[]> {
     if (accountIds.length === 0) return [];
-    const marks = accountIds.map(() => '?').join(',');
-    const rows = this.db
-      .prepare(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE enabled = 1 AND account_id IN (${marks})`)
-      .all(...accountIds) as Row[];
-    return rows.map(toWebhook);
+    const key = `active${accountIds.length}`;
+    this.stmt[key] ??= this.db.prepare(
+      `SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE enabled = 1 AND account_id IN (${accountIds.map(() => '?').join(',')})`,
+    );
+    return (this.stmt[key].all(...accountIds) as Row[]).map(toWebhook);
   }
   async disableWebhook(id: string, reason: string, at: number): Promise<void> {
     this.stmt.disableWebhook!.run(reason, at, id);
