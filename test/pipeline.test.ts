@@ -7,7 +7,6 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { FakeAri, loadFixture } from './helpers/fake-ari.js';
 import { Receiver, type Received } from './helpers/receiver.js';
 import { ADMIN, runDaemon, type Running } from './helpers/daemon.js';
-import { dialScenario } from './helpers/scenarios.js';
 import { VERSION } from '../src/main.js';
 
 let ari: FakeAri;
@@ -20,7 +19,7 @@ beforeEach(async () => {
   receiver = await Receiver.start();
   run = await runDaemon(ari);
   const acct = await run.api('POST', '/api/v1/accounts', ADMIN, {
-    data: { id: 'acme', name: 'Acme', realm: 'acme.example', accountcodes: ['acme'], numbers: ['15550001', '15550002'] },
+    data: { id: 'acme', name: 'Acme', realm: 'acme.example', accountcodes: ['acme'], numbers: ['15550001', '15550002', '15550003', '15550004', '15550005'] },
   });
   token = acct.json.data.auth_token;
   await ari.waitForClient();
@@ -52,13 +51,13 @@ const SCENARIOS = [
   },
   {
     name: 'caller hangs up while the phone rings',
-    events: () => dialScenario('cancel'),
-    legs: { '1-20001@127.0.0.1': ['channel_create', 'channel_destroy'], '7c0e6d2a-5a4b-4f0e-9d56-0a1b2c3d4e5f': ['channel_create', 'channel_destroy'] },
+    events: () => loadFixture('cancel.jsonl'),
+    legs: { '1-26524@127.0.0.2': ['channel_create', 'channel_destroy'], '7fad3392-d014-4aba-b643-20ec5b5d2f50': ['channel_create', 'channel_destroy'] },
   },
   {
     name: 'busy callee',
-    events: () => dialScenario('busy'),
-    legs: { '1-20001@127.0.0.1': ['channel_create', 'channel_destroy'], '7c0e6d2a-5a4b-4f0e-9d56-0a1b2c3d4e5f': ['channel_create', 'channel_destroy'] },
+    events: () => loadFixture('busy.jsonl'),
+    legs: { '1-26284@127.0.0.2': ['channel_create', 'channel_destroy'], '19ceaa14-54f2-4e22-8404-9c5ffa86c598': ['channel_create', 'channel_destroy'] },
   },
 ];
 

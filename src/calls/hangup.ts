@@ -80,17 +80,28 @@ export function causeName(code: number): string {
   return Q850[code] ?? `CAUSE_${code}`;
 }
 
+/** the SIP answer a dialed leg got for a Dial status, when it is certain */
+const DIAL_CODE: Record<string, string> = { BUSY: 'sip:486', CANCEL: 'sip:487' };
+
 /**
- * Asterisk often reports cause 0 on ChannelDestroyed although the leg ended normally; the
- * real reason then comes from the last ChannelHangupRequest or the Dial status. A caller's
- * CANCEL arrives as cause 127 with tech_cause 487.
+ * What ended a leg, from what Asterisk 22 really reports (see test/fixtures):
+ * - a caller's CANCEL: cause 127 with tech_cause 487 → ORIGINATOR_CANCEL;
+ * - a ring-group leg that lost: cause 26 → ANSWERED_ELSEWHERE;
+ * - a leg that was never answered and whose Dial ended BUSY/NOANSWER/CANCEL/…: the Dial status
+ *   says it best (ChannelDestroyed gives 0, 16, or 127/500 for a cancelled callee);
+ * - else ChannelDestroyed's cause, or the last ChannelHangupRequest's when that is 0;
+ * - else NORMAL_CLEARING for an answered leg.
  */
 export function resolveHangup(f: HangupFacts): Hangup {
-  const code = f.techCause ? `sip:${f.techCause}` : undefined;
-  if (f.techCause === 487) return { cause: 'ORIGINATOR_CANCEL', code };
   const q850 = f.destroyedCause || f.requestCause;
-  if (q850) return { cause: causeName(q850), code };
+  if (f.techCause === 487) return { cause: 'ORIGINATOR_CANCEL', code: 'sip:487' };
+  if (q850 === 26) return { cause: 'ANSWERED_ELSEWHERE', code: undefined };
   const fromDial = f.dialStatus ? DIAL_STATUS[f.dialStatus] : undefined;
+  if (!f.answered && fromDial && f.dialStatus !== 'ANSWER') {
+    return { cause: fromDial, code: DIAL_CODE[f.dialStatus!] };
+  }
+  const code = f.techCause ? `sip:${f.techCause}` : undefined;
+  if (q850) return { cause: causeName(q850), code };
   if (fromDial) return { cause: fromDial, code };
   if (f.answered) return { cause: 'NORMAL_CLEARING', code };
   return { cause: f.inbound ? 'ORIGINATOR_CANCEL' : 'NO_ANSWER', code };

@@ -66,6 +66,8 @@ interface Leg {
   answeredMs?: number;
   dialstring?: string;
   dialerId?: string;
+  /** ;2 half of a Local channel: the id of its ;1 half */
+  halfOf?: string;
   otherCallId?: string;
   bridgedWith: Set<string>;
   requestCause?: number;
@@ -99,6 +101,12 @@ export class CallTracker {
         if (ev.channel && !this.legs.has(ev.channel.id)) {
           const leg = this.newLeg(ev, ev.channel, ts, true);
           this.legs.set(leg.id, leg);
+          // the ;2 half of a Local channel belongs to whoever dialed its ;1 half: it takes that
+          // account, and its create waits for the ;1 half's (which waits for its Dial)
+          if (leg.internal && leg.chan.name.endsWith(';2')) {
+            const half = leg.chan.name.slice(0, -1) + '1';
+            for (const other of this.legs.values()) if (other.chan.name === half) leg.dialerId = leg.halfOf = other.id;
+          }
           // a snapshot that already carries the SIP Call-ID is complete
           if (leg.direction === 'inbound' && leg.chan.protocol_id) this.ensureCreate(leg, ev, ts, out, false);
         }
@@ -233,13 +241,19 @@ export class CallTracker {
    */
   private ensureCreate(leg: Leg, ev: AriEvent, ts: number, out: CallEvent[], force: boolean): void {
     if (leg.created) return;
+    const half = leg.halfOf ? this.legs.get(leg.halfOf) : undefined;
     const ready =
       force ||
-      (leg.direction === 'inbound' && (Boolean(leg.chan.protocol_id) || !hasSipCallId(leg.chan.name)));
+      (leg.direction === 'inbound' &&
+        (Boolean(leg.chan.protocol_id) || !hasSipCallId(leg.chan.name)) &&
+        (!half || half.created));
     if (!ready) return;
     leg.created = true;
     leg.callId = leg.chan.protocol_id || leg.id;
     this.emit(leg, 'channel_create', ev, ts, out);
+    for (const other of this.legs.values()) {
+      if (other.halfOf === leg.id) this.ensureCreate(other, ev, ts, out, false);
+    }
   }
 
   private callIdOf(leg: Leg): string {
@@ -250,11 +264,12 @@ export class CallTracker {
     if (leg.accountId !== undefined) return leg.accountId;
     const ch = leg.chan;
     const dialer = leg.dialerId ? this.legs.get(leg.dialerId) : undefined;
+    leg.accountId = null; // guards against a dialer cycle while resolving
     leg.accountId =
       this.accounts.resolve({
         variable: ch.channelvars?.[this.opts.accountVariable],
         tenantId: ch.tenantid,
-        dialerAccount: dialer?.accountId ?? undefined,
+        dialerAccount: dialer ? (this.accountOf(dialer) ?? undefined) : undefined,
         dialed: leg.direction === 'inbound' ? ch.dialplan?.exten : undefined,
         accountcode: ch.accountcode,
       }) ?? null;

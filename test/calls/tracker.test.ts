@@ -3,7 +3,6 @@ import { CallTracker, type CallEvent } from '../../src/calls/tracker.js';
 import { AccountDirectory, type AccountEntry } from '../../src/calls/account.js';
 import type { AriEvent } from '../../src/ari/events.js';
 import { loadFixture } from '../helpers/fake-ari.js';
-import { dialScenario } from '../helpers/scenarios.js';
 
 const ACME: AccountEntry = { id: 'acme', realm: 'acme.example', parent_id: null, numbers: ['15550001', '15550002'], accountcodes: ['acme'] };
 
@@ -73,25 +72,78 @@ describe('CallTracker on recorded Asterisk 22 calls', () => {
   });
 });
 
-describe('CallTracker on unanswered calls', () => {
+describe('CallTracker on calls recorded from the test PBX', () => {
+  const ACCOUNTS: AccountEntry[] = [
+    { ...ACME, numbers: ['15550002', '15550003', '15550004', '15550005'] },
+    { id: 'globex', realm: null, parent_id: null, numbers: ['15550100'], accountcodes: ['globex'] },
+  ];
+  const legsOf = (out: CallEvent[]) => {
+    const legs: Record<string, { events: string[]; last: CallEvent }> = {};
+    for (const e of out) {
+      const leg = (legs[e.leg.channelId] ??= { events: [], last: e });
+      leg.events.push(e.hookEvent);
+      leg.last = e;
+    }
+    return Object.values(legs);
+  };
+
   it('the caller hangs up while the phone rings', () => {
-    const { out } = run(dialScenario('cancel'));
-    expect(seq(out, '1795535000.10')).toEqual(['channel_create', 'channel_destroy']);
-    expect(seq(out, '1795535000.11')).toEqual(['channel_create', 'channel_destroy']);
-    const caller = out.find((e) => e.leg.channelId === '1795535000.10' && e.hookEvent === 'channel_destroy')!;
-    expect(caller.leg.hangup).toEqual({ cause: 'ORIGINATOR_CANCEL', code: 'sip:487', durationSeconds: 3, ringingSeconds: 3, billingSeconds: 0 });
-    const phone = out.find((e) => e.leg.channelId === '1795535000.11' && e.hookEvent === 'channel_destroy')!;
-    // ChannelDestroyed says 0: the Dial status CANCEL tells what happened
-    expect(phone.leg.hangup).toMatchObject({ cause: 'ORIGINATOR_CANCEL', billingSeconds: 0 });
+    const { out } = run(loadFixture('cancel.jsonl'), ACCOUNTS);
+    const [caller, phone] = legsOf(out);
+    expect(caller!.events).toEqual(['channel_create', 'channel_destroy']);
+    expect(phone!.events).toEqual(['channel_create', 'channel_destroy']);
+    // caller: cause 127 + tech_cause 487; phone: 127 + 500, but its Dial status says CANCEL
+    expect(caller!.last.leg.hangup).toEqual({ cause: 'ORIGINATOR_CANCEL', code: 'sip:487', durationSeconds: 2, ringingSeconds: 2, billingSeconds: 0 });
+    expect(phone!.last.leg.hangup).toMatchObject({ cause: 'ORIGINATOR_CANCEL', code: 'sip:487', billingSeconds: 0 });
   });
 
   it('the phone answers busy', () => {
-    const { out } = run(dialScenario('busy'));
-    const phone = out.find((e) => e.leg.channelId === '1795535000.11' && e.hookEvent === 'channel_destroy')!;
-    expect(phone.leg.hangup).toMatchObject({ cause: 'USER_BUSY', code: 'sip:486', billingSeconds: 0 });
-    const caller = out.find((e) => e.leg.channelId === '1795535000.10' && e.hookEvent === 'channel_destroy')!;
-    expect(caller.leg.hangup).toMatchObject({ cause: 'USER_BUSY', billingSeconds: 0 });
-    expect(seq(out)).not.toContain('channel_answer');
+    const { out } = run(loadFixture('busy.jsonl'), ACCOUNTS);
+    expect(out.map((e) => e.hookEvent)).not.toContain('channel_answer');
+    for (const leg of legsOf(out)) expect(leg.last.leg.hangup).toMatchObject({ cause: 'USER_BUSY', code: 'sip:486', billingSeconds: 0 });
+  });
+
+  it('nobody answers: Dial times out', () => {
+    const { out } = run(loadFixture('noanswer.jsonl'), ACCOUNTS);
+    for (const leg of legsOf(out)) {
+      expect(leg.events).toEqual(['channel_create', 'channel_destroy']);
+      expect(leg.last.leg.hangup).toMatchObject({ cause: 'NO_ANSWER', durationSeconds: 2, billingSeconds: 0 });
+    }
+  });
+
+  it('a ring group: one phone answers, the other leg ends answered elsewhere', () => {
+    const { out } = run(loadFixture('ringgroup.jsonl'), ACCOUNTS);
+    const [caller, alice, bob] = legsOf(out);
+    expect(caller!.events).toEqual(['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy']);
+    expect(alice!.events).toEqual(['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy']);
+    expect(bob!.events).toEqual(['channel_create', 'channel_destroy']);
+    expect(bob!.last.leg.hangup).toMatchObject({ cause: 'ANSWERED_ELSEWHERE', billingSeconds: 0 });
+    expect(caller!.last.leg.otherLegCallId).toBe(alice!.last.leg.callId);
+  });
+
+  it('Local channels are internal legs and keep the account of the call', () => {
+    const { out, tracker } = run(loadFixture('local.jsonl'), ACCOUNTS);
+    const legs = legsOf(out);
+    expect(legs).toHaveLength(4);
+    expect(legs.map((l) => l.last.leg.isInternal)).toEqual([false, true, true, false]);
+    for (const l of legs) expect(l.events[0]).toBe('channel_create');
+    expect(new Set(out.map((e) => e.accountId))).toEqual(new Set(['acme']));
+    expect(tracker.dropped).toBe(0);
+  });
+
+  it("the second tenant's DID on the shared trunk belongs to that tenant", () => {
+    const { out } = run(loadFixture('globex.jsonl'), ACCOUNTS);
+    expect(out).toHaveLength(8);
+    expect(new Set(out.map((e) => e.accountId))).toEqual(new Set(['globex']));
+  });
+
+  it('a phone calling out through the carrier: from/to per leg', () => {
+    const { out } = run(loadFixture('outbound.jsonl'), ACCOUNTS);
+    const [phone, carrier] = legsOf(out);
+    expect(phone!.last.leg).toMatchObject({ direction: 'inbound', fromNumber: '201', toNumber: '15559999', callerIdName: 'Alice' });
+    expect(carrier!.last.leg).toMatchObject({ direction: 'outbound', fromNumber: '201', toNumber: '15559999', calleeIdNumber: '15559999' });
+    expect(carrier!.events).toEqual(['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy']);
+    expect(new Set(out.map((e) => e.accountId))).toEqual(new Set(['acme']));
   });
 });
 
@@ -195,7 +247,8 @@ describe('account resolution', () => {
   });
 
   it('a dialed leg belongs to the account of the leg that dialed it', () => {
-    const { out } = run(dialScenario('busy', '15550003'), accounts);
+    // alice's leg has accountcode acme, but the call came in on a globex DID
+    const { out } = run(loadFixture('dial_answered.jsonl').map((e) => JSON.parse(JSON.stringify(e).replaceAll('15550002', '15550003'))), accounts);
     expect(new Set(out.map((e) => e.accountId))).toEqual(new Set(['globex']));
   });
 
