@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Receiver, type Received } from '../helpers/receiver.js';
+import { freePort } from '../helpers/net.js';
 import { ARI_URL, ensurePbx, placeCall, stopPbx, type PbxState } from './pbx.js';
 import { startStasisApp, type StasisApp } from './stasis-app.js';
 
@@ -27,14 +27,6 @@ let callhook: ChildProcess;
 let api: string;
 let stasis: StasisApp;
 const tokens: Record<string, string> = {};
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function call(method: string, path: string, token: string, body?: unknown): Promise<any> {
   const res = await fetch(api + path, {
@@ -60,14 +52,16 @@ async function settle(path: string, destroys: number, ms = 20000): Promise<Paylo
   return payloads(path);
 }
 
+type Leg = [Payload, ...Payload[]];
+
 /** events per leg (channel_id), in the order received */
-function legs(events: Payload[]): Payload[][] {
-  const map = new Map<string, Payload[]>();
-  for (const e of events) map.set(e.channel_id, [...(map.get(e.channel_id) ?? []), e]);
+function legs(events: Payload[]): Leg[] {
+  const map = new Map<string, Leg>();
+  for (const e of events) map.set(e.channel_id, [...(map.get(e.channel_id) ?? []), e] as Leg);
   return [...map.values()];
 }
-const kinds = (leg: Payload[]) => leg.map((e) => e.hook_event);
-const destroyOf = (leg: Payload[]) => leg.find((e) => e.hook_event === 'channel_destroy')!;
+const kinds = (leg: Leg) => leg.map((e) => e.hook_event);
+const destroyOf = (leg: Leg) => leg.find((e) => e.hook_event === 'channel_destroy')!;
 
 const CARRIER = { ip: '127.0.0.2', from: '4930123456', name: 'Carol' };
 const carrierCalls = (to: string, scenario = 'caller', pauseMs = 1500) => ({ scenario, ip: CARRIER.ip, pauseMs, call: { to, from: CARRIER.from, name: CARRIER.name } });

@@ -1,5 +1,5 @@
 /** Webhooks (WIRECLOUD paths), their attempts, and the list of available hook types. */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import { HOOK_TYPES, newId, newSecret, publicWebhook, validateWebhook, type Webhook, type WebhookInput } from '../../hooks/model.js';
 import { fromGregorianSeconds, GREGORIAN_OFFSET, toGregorianSeconds } from '../../events/gregorian.js';
@@ -113,35 +113,20 @@ export async function webhookRoutes(app: FastifyInstance, ctx: Ctx): Promise<voi
     return ok(reply, publicWebhook(await find(req.params)));
   });
 
-  const replace = async (req: { params: Params; body: unknown }, reply: FastifyReply) => {
+  /** POST replaces the client's fields (defaults for the missing ones), PATCH merges them */
+  const edit = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply, mode: 'replace' | 'patch') => {
+    await ctx.auth.account(req, req.params.account_id);
     const existing = await find(req.params);
-    const input = validateWebhook(dataOf(req.body), 'replace') as WebhookInput;
-    const hook: Webhook = { ...existing, ...input, updated: Date.now() };
+    const hook: Webhook = { ...existing, ...validateWebhook(dataOf(req.body), mode), updated: Date.now() };
     if (hook.enabled) hook.disabled_reason = null;
     await store.updateWebhook(hook);
     if (hook.enabled && !existing.enabled) changed();
     return ok(reply, publicWebhook(hook));
   };
-  app.post<{ Params: Params }>(`${base}/:webhook_id`, async (req, reply) => {
-    await ctx.auth.account(req, req.params.account_id);
-    return replace(req, reply);
-  });
+  app.post<{ Params: Params }>(`${base}/:webhook_id`, (req, reply) => edit(req, reply, 'replace'));
   // the WIRECLOUD page's edit example lacks the slash: …/webhooks{webhook_id}
-  app.post<{ Params: Params }>(`${base}:webhook_id`, async (req, reply) => {
-    await ctx.auth.account(req, req.params.account_id);
-    return replace(req, reply);
-  });
-
-  app.patch<{ Params: Params }>(`${base}/:webhook_id`, async (req, reply) => {
-    await ctx.auth.account(req, req.params.account_id);
-    const existing = await find(req.params);
-    const input = validateWebhook(dataOf(req.body), 'patch');
-    const hook: Webhook = { ...existing, ...input, updated: Date.now() };
-    if (hook.enabled) hook.disabled_reason = null;
-    await store.updateWebhook(hook);
-    if (hook.enabled && !existing.enabled) changed();
-    return ok(reply, publicWebhook(hook));
-  });
+  app.post<{ Params: Params }>(`${base}:webhook_id`, (req, reply) => edit(req, reply, 'replace'));
+  app.patch<{ Params: Params }>(`${base}/:webhook_id`, (req, reply) => edit(req, reply, 'patch'));
 
   app.delete<{ Params: Params }>(`${base}/:webhook_id`, async (req, reply) => {
     await ctx.auth.account(req, req.params.account_id);
@@ -154,7 +139,7 @@ export async function webhookRoutes(app: FastifyInstance, ctx: Ctx): Promise<voi
     attempts(req, reply, req.params.webhook_id),
   );
 
-  async function attempts(req: { params: Params; query: Query } & Parameters<Ctx['auth']['principal']>[0], reply: FastifyReply, webhookId: string | undefined) {
+  async function attempts(req: FastifyRequest<{ Params: Params; Querystring: Query }>, reply: FastifyReply, webhookId: string | undefined) {
     await ctx.auth.account(req, req.params.account_id);
     if (webhookId) await find(req.params);
     const limit = intParam(req.query, 'page_size', 1, 1000, 50)!;
