@@ -27,7 +27,12 @@ export interface Config {
     retryBaseMs: number;
     retryMaxMs: number;
     pollIntervalMs: number;
+    leaseMs: number;
+    disableAfter: number;
+    disableWindowMs: number;
+    shutdownGraceMs: number;
   };
+  retentionDays: number;
 }
 
 type Kind = 'string' | 'int' | 'list';
@@ -70,6 +75,11 @@ export const SETTINGS: Setting[] = [
   { env: 'CALLHOOK_RETRY_BASE_MS', path: 'delivery.retryBaseMs', kind: 'int', schema: Int(1, 3600000), default: 2000, doc: 'delay before the first retry; doubles each retry' },
   { env: 'CALLHOOK_RETRY_MAX_MS', path: 'delivery.retryMaxMs', kind: 'int', schema: Int(1, 86400000), default: 600000, doc: 'largest delay between two tries' },
   { env: 'CALLHOOK_POLL_MS', path: 'delivery.pollIntervalMs', kind: 'int', schema: Int(10, 60000), default: 1000, doc: 'how often the dispatcher looks for due retries' },
+  { env: 'CALLHOOK_LEASE_MS', path: 'delivery.leaseMs', kind: 'int', schema: Int(1000, 3600000), default: 60000, doc: 'how long a claimed delivery is reserved for one process; after a crash it is sent again when this runs out' },
+  { env: 'CALLHOOK_DISABLE_AFTER', path: 'delivery.disableAfter', kind: 'int', schema: Int(0, 1000), default: 6, doc: 'auto-disable a webhook after this many failed tries within CALLHOOK_DISABLE_WINDOW_MS (0: never)' },
+  { env: 'CALLHOOK_DISABLE_WINDOW_MS', path: 'delivery.disableWindowMs', kind: 'int', schema: Int(1000, 86400000), default: 60000, doc: 'window of the auto-disable count' },
+  { env: 'CALLHOOK_SHUTDOWN_GRACE_MS', path: 'delivery.shutdownGraceMs', kind: 'int', schema: Int(0, 600000), default: 5000, doc: 'on SIGTERM, how long requests in flight may finish' },
+  { env: 'CALLHOOK_RETENTION_DAYS', path: 'retentionDays', kind: 'int', schema: Int(1, 3650), default: 30, doc: 'attempts, finished deliveries and their events are pruned after this many days' },
 ];
 
 export const SECRET_SETTINGS = SETTINGS.filter((s) => s.secret).map((s) => s.env);
@@ -144,6 +154,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const config = out as unknown as Config;
   if (config.databaseUrl) {
     throw new AppError('config', 'DATABASE_URL: the PostgreSQL store is not available in this version; unset it to use SQLite');
+  }
+  if (config.delivery.leaseMs <= config.delivery.timeoutMs) {
+    throw new AppError('config', 'CALLHOOK_LEASE_MS: must be longer than CALLHOOK_TIMEOUT_MS');
   }
   if (config.delivery.retryMaxMs < config.delivery.retryBaseMs) {
     throw new AppError('config', 'CALLHOOK_RETRY_MAX_MS: must not be smaller than CALLHOOK_RETRY_BASE_MS');

@@ -70,6 +70,9 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
     concurrency: config.delivery.concurrency,
     perHookConcurrency: config.delivery.perHookConcurrency,
     pollIntervalMs: config.delivery.pollIntervalMs,
+    leaseMs: config.delivery.leaseMs,
+    disableAfter: config.delivery.disableAfter,
+    disableWindowMs: config.delivery.disableWindowMs,
     userAgent: `callhook/${VERSION}`,
   });
   const tracker = new CallTracker(accounts, { accountVariable: config.accountVariable });
@@ -136,7 +139,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
         await ari.close();
         await app.close();
         await ingest.drain();
-        await dispatcher.close(5000);
+        await dispatcher.close(config.delivery.shutdownGraceMs);
         await sender.close().catch(() => undefined);
         await store.close();
         logger.info('callhook stopped');

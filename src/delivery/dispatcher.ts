@@ -13,7 +13,10 @@ import { classify, retryAfterMs, retryDelay, type RetryPolicy } from './retry.js
 import { signatureHeaders } from './sign.js';
 import type { HttpResult, Sender } from './http.js';
 
-export type DispatcherStore = Pick<Store, 'dueDeliveries' | 'recordAttempt' | 'webhookById' | 'disableWebhook' | 'nextDueAt'>;
+export type DispatcherStore = Pick<
+  Store,
+  'claimDeliveries' | 'releaseDeliveries' | 'recordAttempt' | 'webhookById' | 'disableWebhook' | 'nextDueAt' | 'failuresSince'
+>;
 
 export interface DispatcherOptions {
   store: DispatcherStore;
@@ -23,6 +26,11 @@ export interface DispatcherOptions {
   concurrency: number;
   perHookConcurrency: number;
   pollIntervalMs: number;
+  /** how long a claimed delivery stays reserved for this process */
+  leaseMs: number;
+  /** auto-disable a webhook after this many failed tries within disableWindowMs (0 = never) */
+  disableAfter: number;
+  disableWindowMs: number;
   userAgent: string;
 }
 
@@ -77,12 +85,14 @@ export class Dispatcher {
         this.again = false;
         const free = this.o.concurrency - this.inflight.size;
         if (free <= 0) break;
-        const due = await this.o.store.dueDeliveries(Date.now(), free + this.inflight.size);
+        const due = await this.o.store.claimDeliveries(Date.now(), free, this.o.leaseMs);
+        const giveBack: string[] = [];
         for (const d of due) {
-          if (this.inflight.size >= this.o.concurrency) break;
-          if (this.inflight.has(d.id)) continue;
           const busy = this.perHook.get(d.webhook_id) ?? 0;
-          if (busy >= this.o.perHookConcurrency) continue;
+          if (busy >= this.o.perHookConcurrency || this.inflight.has(d.id)) {
+            giveBack.push(d.id);
+            continue;
+          }
           this.perHook.set(d.webhook_id, busy + 1);
           const p = this.deliver(d)
             .catch((err: unknown) => this.o.logger.error({ err, delivery_id: d.id }, 'delivery failed unexpectedly'))
@@ -93,6 +103,7 @@ export class Dispatcher {
             });
           this.inflight.set(d.id, p);
         }
+        if (giveBack.length) await this.o.store.releaseDeliveries(giveBack);
       } while (this.again && !this.stopped);
       await this.schedule();
     } catch (err) {
@@ -125,7 +136,8 @@ export class Dispatcher {
 
   private async deliver(d: DueDelivery): Promise<void> {
     const hook = await this.o.store.webhookById(d.webhook_id);
-    if (!hook || !hook.enabled) return; // deleted or disabled meanwhile: stays as it is
+    if (!hook) return; // deleted meanwhile, and its deliveries with it
+    if (!hook.enabled) return this.o.store.releaseDeliveries([d.id]); // disabled meanwhile: kept for later
     const base = JSON.parse(d.payload) as Payload;
     const req = encodeRequest(hook.uri, withCustomData(base, hook.custom_data), hook.http_verb, hook.format);
     const headers: Record<string, string> = {
@@ -139,6 +151,12 @@ export class Dispatcher {
     // past the shutdown grace period the store may be closed: the delivery stays pending
     if (this.abandoned) return;
     await this.settle(d, hook, req.method, res);
+  }
+
+  /** disables a webhook; its pending deliveries stay stored and go out once it is re-enabled */
+  private async disable(hook: Webhook, reason: string, now: number): Promise<void> {
+    await this.o.store.disableWebhook(hook.id, reason, now);
+    this.o.logger.warn({ webhook_id: hook.id, account_id: hook.account_id, reason }, 'webhook disabled');
   }
 
   private async settle(d: DueDelivery, hook: Webhook, method: string, res: HttpResult): Promise<void> {
@@ -182,9 +200,14 @@ export class Dispatcher {
       { id: d.id, status, tries: tryNumber, next_at: nextAt, last_error: outcome === 'success' ? null : reason },
     );
     if (outcome === 'gone') {
-      await this.o.store.disableWebhook(hook.id, 'receiver answered 410 Gone', now);
-      this.o.logger.warn({ webhook_id: hook.id }, 'webhook disabled: receiver answered 410 Gone');
-    } else if (status === 'failed') {
+      await this.disable(hook, 'receiver answered 410 Gone', now);
+    } else if (outcome !== 'success' && this.o.disableAfter > 0) {
+      const failures = await this.o.store.failuresSince(hook.id, now - this.o.disableWindowMs);
+      if (failures >= this.o.disableAfter) {
+        await this.disable(hook, `${failures} failed tries within ${Math.round(this.o.disableWindowMs / 1000)} s`, now);
+      }
+    }
+    if (status === 'failed') {
       this.o.logger.warn({ webhook_id: hook.id, delivery_id: d.id, reason }, 'delivery failed');
     } else {
       this.o.logger.debug({ webhook_id: hook.id, delivery_id: d.id, reason }, 'delivery try');

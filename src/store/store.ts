@@ -70,6 +70,37 @@ export interface Attempt extends AttemptInput {
   id: number;
 }
 
+export interface Delivery {
+  id: string;
+  event_id: string;
+  webhook_id: string;
+  hook_event: string;
+  call_id: string;
+  status: DeliveryStatus;
+  tries: number;
+  next_at: number;
+  last_error: string | null;
+  created: number;
+  updated: number;
+}
+
+export interface DeliveryQuery extends Page {
+  webhook_id: string;
+  status?: DeliveryStatus | undefined;
+}
+
+/** a call leg's tracker state, kept so a restart mid-call continues it */
+export interface StoredLeg {
+  id: string;
+  state: string;
+}
+
+export interface PruneResult {
+  attempts: number;
+  deliveries: number;
+  events: number;
+}
+
 /** What happens to a delivery after one try. */
 export interface DeliveryUpdate {
   id: string;
@@ -126,13 +157,34 @@ export interface Store {
   /* outbox */
   /** stores an event and one pending delivery per webhook, atomically; false if the event was stored before */
   insertEvent(event: StoredEvent, webhookIds: string[]): Promise<boolean>;
-  /** pending deliveries due at `now`, oldest first, at most one per (webhook, leg) in event order */
-  dueDeliveries(now: number, limit: number): Promise<DueDelivery[]>;
-  /** records a try and its outcome, atomically */
+  /**
+   * Claims pending deliveries due at `now` for `leaseMs`: oldest first, only the first pending
+   * one of each (webhook, leg), none of a disabled webhook or already leased. A process that
+   * dies holding a lease loses it when the lease expires, and the delivery is sent again.
+   */
+  claimDeliveries(now: number, limit: number, leaseMs: number): Promise<DueDelivery[]>;
+  /** gives claimed deliveries back unsent */
+  releaseDeliveries(ids: string[]): Promise<void>;
+  /** records a try and its outcome and releases the lease, atomically */
   recordAttempt(attempt: AttemptInput, update: DeliveryUpdate): Promise<void>;
   listAttempts(query: AttemptQuery): Promise<PageResult<Attempt>>;
-  /** earliest next_at of any pending delivery of an enabled hook */
+  /** when the next claimable delivery falls due (a lease's end counts), if any */
   nextDueAt(): Promise<number | undefined>;
+  /** failed tries of a webhook since `since` (auto-disable) */
+  failuresSince(webhookId: string, since: number): Promise<number>;
+  listDeliveries(query: DeliveryQuery): Promise<PageResult<Delivery>>;
+  /** puts one finished delivery back to pending, due now; false if there is none or it is pending */
+  retryDelivery(webhookId: string, deliveryId: string, now: number): Promise<boolean>;
+  /** puts a webhook's failed deliveries created since `since` back to pending; returns how many */
+  recoverDeliveries(webhookId: string, since: number, now: number): Promise<number>;
+  /** deletes attempts, finished deliveries and events without pending deliveries older than `before` */
+  prune(before: number): Promise<PruneResult>;
+
+  /* call legs and settings */
+  saveLegs(upserts: StoredLeg[], deletes: string[], now: number): Promise<void>;
+  loadLegs(): Promise<StoredLeg[]>;
+  getSetting(key: string): Promise<string | undefined>;
+  setSetting(key: string, value: string): Promise<void>;
 
   close(): Promise<void>;
 }

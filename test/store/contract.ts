@@ -121,10 +121,24 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.createWebhook(webhook('h2', 'a1'));
       expect(await store.insertEvent(event('e1', 'leg1'), ['h1', 'h2'])).toBe(true);
       expect(await store.insertEvent(event('e1', 'leg1'), ['h1', 'h2'])).toBe(false);
-      const due = await store.dueDeliveries(Date.now() + 1000, 10);
+      const due = await store.claimDeliveries(Date.now() + 1000, 10, 60_000);
       expect(due.map((d) => d.webhook_id).sort()).toEqual(['h1', 'h2']);
       expect(due[0]).toMatchObject({ event_id: 'e1', tries: 0, hook_event: 'channel_create', call_id: 'call-leg1' });
       expect(new Set(due.map((d) => d.id)).size).toBe(2);
+    });
+
+    it('leases what it hands out: nothing twice until the lease runs out or is released', async () => {
+      await store.insertEvent(event('e1', 'legA'), ['h1']);
+      await store.insertEvent(event('e2', 'legB'), ['h1']);
+      const now = Date.now() + 1000;
+      expect(await store.claimDeliveries(now, 10, 5000)).toHaveLength(2);
+      expect(await store.claimDeliveries(now + 100, 10, 5000)).toEqual([]);
+      expect(await store.nextDueAt()).toBe(now + 5000);
+      // the leases ran out (a process died): both come back
+      const again = await store.claimDeliveries(now + 5000, 10, 5000);
+      expect(again).toHaveLength(2);
+      await store.releaseDeliveries([again[0]!.id]);
+      expect((await store.claimDeliveries(now + 5001, 10, 5000)).map((d) => d.id)).toEqual([again[0]!.id]);
     });
 
     it('holds back later deliveries of the same leg and hook until the earlier one is done', async () => {
@@ -132,25 +146,73 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.insertEvent(event('e2', 'legA'), ['h1']);
       await store.insertEvent(event('e3', 'legB'), ['h1']);
       const now = Date.now() + 1000;
-      const due = await store.dueDeliveries(now, 10);
+      const due = await store.claimDeliveries(now, 10, 60_000);
       expect(due.map((d) => d.event_id)).toEqual(['e1', 'e3']);
+      // e2 waits while e1 is pending, even after e1's lease ran out (then e1 itself comes back)
+      expect((await store.claimDeliveries(now + 120_000, 10, 60_000)).map((d) => d.event_id)).toEqual(['e1', 'e3']);
       const first = due[0]!;
       await store.recordAttempt(attempt(first.id, now), { id: first.id, status: 'succeeded', tries: 1, next_at: now, last_error: null });
-      expect((await store.dueDeliveries(now, 10)).map((d) => d.event_id)).toEqual(['e2', 'e3']);
+      expect((await store.claimDeliveries(now, 10, 60_000)).map((d) => d.event_id)).toEqual(['e2']);
     });
 
     it('does not hand out deliveries before next_at or of disabled hooks', async () => {
       await store.insertEvent(event('e1', 'legA'), ['h1']);
-      const [d] = await store.dueDeliveries(Date.now() + 1000, 10);
+      const [d] = await store.claimDeliveries(Date.now() + 1000, 10, 60_000);
       const later = Date.now() + 60_000;
       await store.recordAttempt(attempt(d!.id, Date.now()), { id: d!.id, status: 'pending', tries: 1, next_at: later, last_error: 'HTTP 500' });
-      expect(await store.dueDeliveries(Date.now(), 10)).toEqual([]);
+      expect(await store.claimDeliveries(Date.now(), 10, 60_000)).toEqual([]);
       expect(await store.nextDueAt()).toBe(later);
-      const again = await store.dueDeliveries(later, 10);
-      expect(again[0]).toMatchObject({ id: d!.id, tries: 1 });
       await store.disableWebhook('h1', 'x', 1);
-      expect(await store.dueDeliveries(later, 10)).toEqual([]);
+      expect(await store.claimDeliveries(later, 10, 60_000)).toEqual([]);
       expect(await store.nextDueAt()).toBeUndefined();
+      await store.reenableWebhooks('a1', 2);
+      expect((await store.claimDeliveries(later, 10, 60_000))[0]).toMatchObject({ id: d!.id, tries: 1 });
+    });
+
+    it('lists deliveries by status, retries one, recovers failed ones since a time', async () => {
+      for (const [i, leg] of ['legA', 'legB', 'legC'].entries()) await store.insertEvent(event(`e${i}`, leg), ['h1']);
+      const now = Date.now() + 1000;
+      const [a, b] = await store.claimDeliveries(now, 2, 60_000);
+      await store.recordAttempt(attempt(a!.id, now), { id: a!.id, status: 'failed', tries: 1, next_at: now, last_error: 'HTTP 404' });
+      await store.recordAttempt(attempt(b!.id, now), { id: b!.id, status: 'succeeded', tries: 1, next_at: now, last_error: null });
+      const failed = await store.listDeliveries({ webhook_id: 'h1', status: 'failed', limit: 10 });
+      expect(failed.items.map((d) => [d.id, d.status, d.last_error, d.hook_event])).toEqual([[a!.id, 'failed', 'HTTP 404', 'channel_create']]);
+      expect((await store.listDeliveries({ webhook_id: 'h1', limit: 10 })).items).toHaveLength(3);
+      const page = await store.listDeliveries({ webhook_id: 'h1', limit: 2 });
+      expect(page.next_start_key).toBeDefined();
+      expect((await store.listDeliveries({ webhook_id: 'h1', limit: 2, start_key: page.next_start_key })).items).toHaveLength(1);
+      expect(await store.retryDelivery('h1', b!.id, now)).toBe(true);
+      expect(await store.retryDelivery('h1', b!.id, now)).toBe(false);
+      expect(await store.retryDelivery('other', a!.id, now)).toBe(false);
+      expect(await store.recoverDeliveries('h1', now + 60_000, now)).toBe(0);
+      expect(await store.recoverDeliveries('h1', 0, now)).toBe(1);
+      expect((await store.listDeliveries({ webhook_id: 'h1', status: 'pending', limit: 10 })).items).toHaveLength(3);
+    });
+
+    it('counts failed tries of a webhook in a window', async () => {
+      for (let i = 1; i <= 3; i++) await store.recordAttempt(attempt(`d${i}`, i * 1000), { id: `d${i}`, status: 'pending', tries: 1, next_at: 0, last_error: 'x' });
+      expect(await store.failuresSince('h1', 2000)).toBe(2);
+      expect(await store.failuresSince('h2', 0)).toBe(0);
+    });
+
+    it('prunes old attempts, finished deliveries and their events, never pending ones', async () => {
+      await store.insertEvent(event('old', 'legA', 1), ['h1']);
+      await store.insertEvent(event('keep', 'legB', 1), ['h1']);
+      const [d] = await store.claimDeliveries(Date.now() + 1000, 1, 60_000);
+      await store.recordAttempt(attempt(d!.id, 5), { id: d!.id, status: 'succeeded', tries: 1, next_at: 0, last_error: null });
+      const pruned = await store.prune(Date.now() + 10_000);
+      expect(pruned).toEqual({ attempts: 1, deliveries: 1, events: 1 });
+      expect((await store.listDeliveries({ webhook_id: 'h1', limit: 10 })).items.map((x) => x.event_id)).toEqual(['keep']);
+    });
+
+    it('keeps call legs and settings', async () => {
+      await store.saveLegs([{ id: 'l1', state: '{"a":1}' }, { id: 'l2', state: '{}' }], [], 1);
+      await store.saveLegs([{ id: 'l1', state: '{"a":2}' }], ['l2'], 2);
+      expect(await store.loadLegs()).toEqual([{ id: 'l1', state: '{"a":2}' }]);
+      expect(await store.getSetting('startup')).toBeUndefined();
+      await store.setSetting('startup', 'x');
+      await store.setSetting('startup', 'y');
+      expect(await store.getSetting('startup')).toBe('y');
     });
 
     it('lists attempts newest first, filtered by hook and time, paged', async () => {

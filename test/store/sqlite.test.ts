@@ -17,7 +17,7 @@ describe('SQLite store on disk', () => {
     await a.close();
     const b = new SqliteStore(file);
     expect(await b.getWebhook('a1', 'h1')).toBeDefined();
-    expect(await b.dueDeliveries(Date.now() + 1000, 10)).toHaveLength(1);
+    expect(await b.claimDeliveries(Date.now() + 1000, 10, 1000)).toHaveLength(1);
     await b.close();
   });
 });

@@ -87,4 +87,17 @@ export const SQLITE_MIGRATIONS: string[] = [
   CREATE INDEX attempts_account ON attempts(account_id, created);
   CREATE INDEX attempts_webhook ON attempts(webhook_id, created);
   `,
+  /* 2: delivery leases, persisted call legs, settings */ `
+  ALTER TABLE deliveries ADD COLUMN locked_until INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX deliveries_webhook_status ON deliveries(webhook_id, status, created);
+  CREATE TABLE legs (
+    id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    updated INTEGER NOT NULL
+  );
+  CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
 ];

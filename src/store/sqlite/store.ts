@@ -5,7 +5,8 @@ import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Webhook } from '../../hooks/model.js';
 import type {
-  Account, Attempt, AttemptInput, AttemptQuery, DeliveryUpdate, DueDelivery, Page, PageResult, Store, StoredEvent, Token,
+  Account, Attempt, AttemptInput, AttemptQuery, Delivery, DeliveryQuery, DeliveryUpdate, DueDelivery, Page, PageResult,
+  PruneResult, Store, StoredEvent, StoredLeg, Token,
 } from '../store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
@@ -126,13 +127,31 @@ export class SqliteStore implements Store {
         FROM deliveries d
         JOIN webhooks w ON w.id = d.webhook_id
         JOIN events e ON e.id = d.event_id
-        WHERE d.status = 'pending' AND d.next_at <= ? AND w.enabled = 1 AND ${HEAD_OF_LEG}
+        WHERE d.status = 'pending' AND d.next_at <= @now AND d.locked_until <= @now AND w.enabled = 1 AND ${HEAD_OF_LEG}
         ORDER BY d.next_at, d.seq
-        LIMIT ?`),
+        LIMIT @limit`),
+      lease: p('UPDATE deliveries SET locked_until = ? WHERE id = ?'),
       nextDue: p(`
-        SELECT MIN(d.next_at) AS at FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+        SELECT MIN(MAX(d.next_at, d.locked_until)) AS at FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
         WHERE d.status = 'pending' AND w.enabled = 1 AND ${HEAD_OF_LEG}`),
-      updateDelivery: p('UPDATE deliveries SET status = @status, tries = @tries, next_at = @next_at, last_error = @last_error, updated = @updated WHERE id = @id'),
+      failures: p("SELECT COUNT(*) AS n FROM attempts WHERE webhook_id = ? AND result = 'failure' AND created >= ?"),
+      retryOne: p(
+        "UPDATE deliveries SET status = 'pending', next_at = @now, locked_until = 0, updated = @now WHERE webhook_id = @webhook_id AND id = @id AND status != 'pending'",
+      ),
+      recover: p(
+        "UPDATE deliveries SET status = 'pending', next_at = @now, locked_until = 0, updated = @now WHERE webhook_id = @webhook_id AND status = 'failed' AND created >= @since",
+      ),
+      pruneAttempts: p('DELETE FROM attempts WHERE created < ?'),
+      pruneDeliveries: p("DELETE FROM deliveries WHERE status != 'pending' AND updated < ?"),
+      pruneEvents: p('DELETE FROM events WHERE created < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)'),
+      upsertLeg: p('INSERT INTO legs (id, state, updated) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, updated = excluded.updated'),
+      deleteLeg: p('DELETE FROM legs WHERE id = ?'),
+      loadLegs: p('SELECT id, state FROM legs ORDER BY updated'),
+      getSetting: p('SELECT value FROM settings WHERE key = ?'),
+      setSetting: p('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      updateDelivery: p(
+        'UPDATE deliveries SET status = @status, tries = @tries, next_at = @next_at, last_error = @last_error, locked_until = 0, updated = @updated WHERE id = @id',
+      ),
       insertAttempt: p(`
         INSERT INTO attempts (delivery_id, webhook_id, account_id, event_id, hook_event, call_id, uri, method, status_code, response_body, duration_ms, try_number, retries_left, result, reason, created)
         VALUES (@delivery_id, @webhook_id, @account_id, @event_id, @hook_event, @call_id, @uri, @method, @status_code, @response_body, @duration_ms, @try_number, @retries_left, @result, @reason, @created)`),
@@ -232,8 +251,62 @@ export class SqliteStore implements Store {
       return true;
     })();
   }
-  async dueDeliveries(now: number, limit: number): Promise<DueDelivery[]> {
-    return this.stmt.due!.all(now, limit) as DueDelivery[];
+  async claimDeliveries(now: number, limit: number, leaseMs: number): Promise<DueDelivery[]> {
+    return this.db.transaction(() => {
+      const due = this.stmt.due!.all({ now, limit }) as DueDelivery[];
+      for (const d of due) this.stmt.lease!.run(now + leaseMs, d.id);
+      return due;
+    }).immediate();
+  }
+  async releaseDeliveries(ids: string[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const id of ids) this.stmt.lease!.run(0, id);
+    })();
+  }
+  async failuresSince(webhookId: string, since: number): Promise<number> {
+    return (this.stmt.failures!.get(webhookId, since) as { n: number }).n;
+  }
+  async listDeliveries(q: DeliveryQuery): Promise<PageResult<Delivery>> {
+    const where = ['d.webhook_id = ?'];
+    const args: unknown[] = [q.webhook_id];
+    if (q.status) where.push('d.status = ?'), args.push(q.status);
+    if (q.start_key) where.push('d.seq <= ?'), args.push(Number(q.start_key));
+    const rows = this.db
+      .prepare(
+        `SELECT d.seq, d.id, d.event_id, d.webhook_id, e.hook_event, e.call_id, d.status, d.tries, d.next_at, d.last_error, d.created, d.updated
+         FROM deliveries d JOIN events e ON e.id = d.event_id WHERE ${where.join(' AND ')} ORDER BY d.seq DESC LIMIT ?`,
+      )
+      .all(...args, q.limit + 1) as (Delivery & { seq: number })[];
+    const items = rows.slice(0, q.limit).map(({ seq: _seq, ...d }) => d);
+    return { items, next_start_key: rows[q.limit] ? String(rows[q.limit]!.seq) : undefined };
+  }
+  async retryDelivery(webhookId: string, deliveryId: string, now: number): Promise<boolean> {
+    return this.stmt.retryOne!.run({ webhook_id: webhookId, id: deliveryId, now }).changes > 0;
+  }
+  async recoverDeliveries(webhookId: string, since: number, now: number): Promise<number> {
+    return this.stmt.recover!.run({ webhook_id: webhookId, since, now }).changes;
+  }
+  async prune(before: number): Promise<PruneResult> {
+    return this.db.transaction(() => ({
+      attempts: this.stmt.pruneAttempts!.run(before).changes,
+      deliveries: this.stmt.pruneDeliveries!.run(before).changes,
+      events: this.stmt.pruneEvents!.run(before).changes,
+    }))();
+  }
+  async saveLegs(upserts: StoredLeg[], deletes: string[], now: number): Promise<void> {
+    this.db.transaction(() => {
+      for (const l of upserts) this.stmt.upsertLeg!.run(l.id, l.state, now);
+      for (const id of deletes) this.stmt.deleteLeg!.run(id);
+    })();
+  }
+  async loadLegs(): Promise<StoredLeg[]> {
+    return this.stmt.loadLegs!.all() as StoredLeg[];
+  }
+  async getSetting(key: string): Promise<string | undefined> {
+    return (this.stmt.getSetting!.get(key) as { value: string } | undefined)?.value;
+  }
+  async setSetting(key: string, value: string): Promise<void> {
+    this.stmt.setSetting!.run(key, value);
   }
   async nextDueAt(): Promise<number | undefined> {
     const r = this.stmt.nextDue!.get() as { at: number | null };
