@@ -75,13 +75,14 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
     disableWindowMs: config.delivery.disableWindowMs,
     userAgent: `callhook/${VERSION}`,
   });
+  const defaultRealm = config.defaultRealm ?? new URL(config.ari.url).hostname;
   const tracker = new CallTracker(accounts, { accountVariable: config.accountVariable });
   const ingest = new Ingest({
     tracker,
     accounts,
     store,
     logger: logger.child({ component: 'ingest' }),
-    defaultRealm: config.defaultRealm ?? new URL(config.ari.url).hostname,
+    defaultRealm,
     onStored: () => dispatcher.wake(),
   });
   const ariLog = logger.child({ component: 'ari' });
@@ -104,6 +105,8 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
     logger,
     bodyLimit: config.api.bodyLimit,
     onWebhooksChanged: () => dispatcher.wake(),
+    sendTest: (hook, payload) => dispatcher.sendTest(hook, payload),
+    defaultRealm,
     health: () => ({
       version: VERSION,
       ari: ari.status,
@@ -128,6 +131,16 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
   dispatcher.start();
   ari.start();
 
+  // retention: attempts, finished deliveries and their events older than CALLHOOK_RETENTION_DAYS
+  const prune = () =>
+    store.prune(Date.now() - config.retentionDays * 86_400_000).then(
+      (n) => (n.attempts || n.deliveries || n.events) && logger.info({ pruned: n }, 'pruned old delivery records'),
+      (err: unknown) => logger.error({ err }, 'pruning failed'),
+    );
+  void prune();
+  const pruneTimer = setInterval(prune, 3_600_000);
+  pruneTimer.unref();
+
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -136,6 +149,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
     ingest,
     close: () =>
       (closing ??= (async () => {
+        clearInterval(pruneTimer);
         await ari.close();
         await app.close();
         await ingest.drain();

@@ -7,11 +7,14 @@ import { randomBytes } from 'node:crypto';
 import sjson from 'secure-json-parse';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
-import type { Store } from '../store/store.js';
+import type { AttemptInput, Store } from '../store/store.js';
+import type { Webhook } from '../hooks/model.js';
+import type { Payload } from '../events/payload.js';
 import type { AccountDirectory } from '../calls/account.js';
 import { Auth, hashToken } from './auth.js';
 import { accountRoutes } from './routes/accounts.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { deliveryRoutes } from './routes/deliveries.js';
 
 export interface ApiDeps {
   store: Store;
@@ -21,6 +24,10 @@ export interface ApiDeps {
   bodyLimit?: number;
   /** called when webhooks were (re-)enabled, so pending deliveries go out */
   onWebhooksChanged?: () => void;
+  /** sends a sample event to a webhook now (POST …/test) */
+  sendTest?: (hook: Webhook, payload: Payload) => Promise<AttemptInput>;
+  /** realm of sample events when the account has none */
+  defaultRealm?: string;
   /** what GET /health reports besides the API itself */
   health?: () => Record<string, unknown>;
 }
@@ -106,6 +113,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     async (api) => {
       await accountRoutes(api, ctx);
       await webhookRoutes(api, ctx);
+      await deliveryRoutes(api, ctx);
     },
     { prefix: '/api/v1' },
   );

@@ -5,7 +5,7 @@
  * due query holds back later ones while an earlier one is pending).
  */
 import type { Logger } from 'pino';
-import type { DueDelivery, Store } from '../store/store.js';
+import type { AttemptInput, DueDelivery, Store } from '../store/store.js';
 import { encodeRequest } from '../events/encode.js';
 import { withCustomData, type Payload } from '../events/payload.js';
 import type { Webhook } from '../hooks/model.js';
@@ -138,19 +138,52 @@ export class Dispatcher {
     const hook = await this.o.store.webhookById(d.webhook_id);
     if (!hook) return; // deleted meanwhile, and its deliveries with it
     if (!hook.enabled) return this.o.store.releaseDeliveries([d.id]); // disabled meanwhile: kept for later
-    const base = JSON.parse(d.payload) as Payload;
+    const { method, res } = await this.send(hook, d.id, JSON.parse(d.payload) as Payload);
+    // past the shutdown grace period the store may be closed: the delivery stays pending
+    if (this.abandoned) return;
+    await this.settle(d, hook, method, res);
+  }
+
+  /** one signed request of a payload (custom_data merged) to a webhook */
+  private async send(hook: Webhook, deliveryId: string, base: Payload): Promise<{ method: string; res: HttpResult }> {
     const req = encodeRequest(hook.uri, withCustomData(base, hook.custom_data), hook.http_verb, hook.format);
     const headers: Record<string, string> = {
       ...hook.headers,
       'user-agent': this.o.userAgent,
       'x-hook-id': hook.id,
       'x-account-id': String(base.account_id ?? hook.account_id),
-      ...signatureHeaders(hook.secret, d.id, Math.floor(Date.now() / 1000), req.signed),
+      ...signatureHeaders(hook.secret, deliveryId, Math.floor(Date.now() / 1000), req.signed),
     };
-    const res = await this.o.sender.send(req, headers);
-    // past the shutdown grace period the store may be closed: the delivery stays pending
-    if (this.abandoned) return;
-    await this.settle(d, hook, req.method, res);
+    return { method: req.method, res: await this.o.sender.send(req, headers) };
+  }
+
+  /**
+   * Sends a sample event to a webhook right away, outside the outbox (POST …/test), and
+   * records the try as an attempt.
+   */
+  async sendTest(hook: Webhook, payload: Payload): Promise<AttemptInput> {
+    const deliveryId = `test-${String(payload.event_id)}`;
+    const { method, res } = await this.send(hook, deliveryId, payload);
+    const attempt: AttemptInput = {
+      delivery_id: deliveryId,
+      webhook_id: hook.id,
+      account_id: hook.account_id,
+      event_id: String(payload.event_id),
+      hook_event: String(payload.hook_event),
+      call_id: String(payload.call_id),
+      uri: hook.uri,
+      method,
+      status_code: res.status ?? null,
+      response_body: res.body,
+      duration_ms: res.durationMs,
+      try_number: 1,
+      retries_left: 0,
+      result: classify(res.status) === 'success' ? 'success' : 'failure',
+      reason: `test: ${res.status !== undefined ? `HTTP ${res.status}` : (res.error ?? 'request failed')}`,
+      created: Date.now(),
+    };
+    await this.o.store.recordAttempt(attempt, undefined);
+    return attempt;
   }
 
   /** disables a webhook; its pending deliveries stay stored and go out once it is re-enabled */

@@ -165,8 +165,8 @@ export interface Store {
   claimDeliveries(now: number, limit: number, leaseMs: number): Promise<DueDelivery[]>;
   /** gives claimed deliveries back unsent */
   releaseDeliveries(ids: string[]): Promise<void>;
-  /** records a try and its outcome and releases the lease, atomically */
-  recordAttempt(attempt: AttemptInput, update: DeliveryUpdate): Promise<void>;
+  /** records a try and its delivery's outcome (releasing the lease), atomically; a test send has no delivery */
+  recordAttempt(attempt: AttemptInput, update: DeliveryUpdate | undefined): Promise<void>;
   listAttempts(query: AttemptQuery): Promise<PageResult<Attempt>>;
   /** when the next claimable delivery falls due (a lease's end counts), if any */
   nextDueAt(): Promise<number | undefined>;

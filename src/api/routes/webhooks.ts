@@ -12,7 +12,7 @@ interface Params {
 }
 type Query = Record<string, string | undefined>;
 
-function intParam(q: Query, name: string, min: number, max: number, fallback?: number): number | undefined {
+export function intParam(q: Query, name: string, min: number, max: number, fallback?: number): number | undefined {
   const raw = q[name];
   if (raw === undefined || raw === '') return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
@@ -22,7 +22,7 @@ function intParam(q: Query, name: string, min: number, max: number, fallback?: n
 }
 
 /** created_from/created_to: Gregorian seconds as Kazoo uses, or unix seconds → unix ms */
-function timeParam(q: Query, name: string): number | undefined {
+export function timeParam(q: Query, name: string): number | undefined {
   const s = intParam(q, name, 0, Number.MAX_SAFE_INTEGER);
   if (s === undefined) return undefined;
   return s >= GREGORIAN_OFFSET ? fromGregorianSeconds(s) : s * 1000;

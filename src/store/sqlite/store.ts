@@ -114,7 +114,7 @@ export class SqliteStore implements Store {
         'UPDATE webhooks SET name = @name, uri = @uri, hook = @hook, http_verb = @http_verb, format = @format, retries = @retries, enabled = @enabled, custom_data = @custom_data, headers = @headers, event_filter = @event_filter, include_internal_legs = @include_internal_legs, include_subaccounts = @include_subaccounts, secret = @secret, disabled_reason = @disabled_reason, updated = @updated WHERE account_id = @account_id AND id = @id',
       ),
       deleteWebhook: p('DELETE FROM webhooks WHERE account_id = ? AND id = ?'),
-      disableWebhook: p('UPDATE webhooks SET enabled = 0, disabled_reason = ?, updated = ? WHERE id = ?'),
+      disableWebhook: p('UPDATE webhooks SET enabled = 0, disabled_reason = ?, updated = ? WHERE id = ? AND enabled = 1'),
       reenable: p('UPDATE webhooks SET enabled = 1, disabled_reason = NULL, updated = ? WHERE account_id = ? AND enabled = 0'),
       insertEvent: p(
         'INSERT OR IGNORE INTO events (id, account_id, hook_event, leg, call_id, payload, created) VALUES (@id, @account_id, @hook_event, @leg, @call_id, @payload, @created)',
@@ -312,10 +312,10 @@ export class SqliteStore implements Store {
     const r = this.stmt.nextDue!.get() as { at: number | null };
     return r.at ?? undefined;
   }
-  async recordAttempt(a: AttemptInput, u: DeliveryUpdate): Promise<void> {
+  async recordAttempt(a: AttemptInput, u: DeliveryUpdate | undefined): Promise<void> {
     this.db.transaction(() => {
       this.stmt.insertAttempt!.run(a);
-      this.stmt.updateDelivery!.run({ ...u, updated: a.created });
+      if (u) this.stmt.updateDelivery!.run({ ...u, updated: a.created });
     })();
   }
   async listAttempts(q: AttemptQuery): Promise<PageResult<Attempt>> {

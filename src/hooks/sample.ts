@@ -1,0 +1,37 @@
+/** A sample call event for POST …/webhooks/{id}/test: a made-up inbound leg, marked as a test. */
+import { randomBytes } from 'node:crypto';
+import type { HookEvent } from '../calls/tracker.js';
+import { buildPayload, type Payload } from '../events/payload.js';
+import type { HookType } from './model.js';
+
+export function samplePayload(hook: HookType, accountId: string, realm: string, now = Date.now()): Payload {
+  const id = randomBytes(8).toString('hex');
+  const hookEvent: HookEvent = hook === 'all' ? 'channel_create' : hook;
+  const payload = buildPayload(
+    {
+      hookEvent,
+      eventId: `test-${id}`,
+      timestampMs: now,
+      accountId,
+      leg: {
+        channelId: `test-${id}`,
+        callId: `test-${id}@callhook`,
+        otherLegCallId: undefined,
+        direction: 'inbound',
+        isInternal: false,
+        callerIdName: 'callhook test',
+        callerIdNumber: '15550000',
+        calleeIdName: '',
+        calleeIdNumber: '',
+        fromNumber: '15550000',
+        toNumber: '15550001',
+        channelVars: {},
+        ...(hookEvent === 'channel_destroy'
+          ? { hangup: { cause: 'NORMAL_CLEARING', code: undefined, durationSeconds: 0, ringingSeconds: 0, billingSeconds: 0 } }
+          : {}),
+      },
+    },
+    realm,
+  );
+  return { ...payload, test: true };
+}
