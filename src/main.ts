@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { AriClient } from './ari/client.js';
+import { reconcile } from './ari/reconcile.js';
 import { AccountDirectory } from './calls/account.js';
 import { CallTracker } from './calls/tracker.js';
 import { Ingest } from './events/ingest.js';
@@ -77,6 +78,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
   });
   const defaultRealm = config.defaultRealm ?? new URL(config.ari.url).hostname;
   const tracker = new CallTracker(accounts, { accountVariable: config.accountVariable });
+  tracker.restore(await store.loadLegs());
   const ingest = new Ingest({
     tracker,
     accounts,
@@ -91,9 +93,8 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
     logger: ariLog,
     onEvent: (ev) => ingest.push(ev),
     onConnected: () => {
-      ari.getInfo().then(
-        (info) => ariLog.info({ version: info.system?.version, startup_time: info.status?.startup_time }, 'Asterisk info'),
-        (err: Error) => ariLog.warn({ reason: err.message }, 'could not read /ari/asterisk/info'),
+      reconcile({ ari, tracker, ingest, store, logger: ariLog }).catch((err: Error) =>
+        ariLog.warn({ reason: err.message }, 'could not reconcile call legs with Asterisk'),
       );
     },
   });

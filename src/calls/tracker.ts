@@ -19,6 +19,8 @@ import { resolveHangup } from './hangup.js';
 export type HookEvent = 'channel_create' | 'channel_answer' | 'channel_bridge' | 'channel_destroy';
 
 export interface HangupView {
+  /** the leg vanished while callhook was not listening; found out by reconciling with Asterisk */
+  reconciled?: boolean;
   cause: string;
   code: string | undefined;
   durationSeconds: number;
@@ -73,6 +75,16 @@ interface Leg {
   requestCause?: number;
   techCause?: number;
   dialStatus?: string;
+  /** local time of the last event seen for this leg (not persisted) */
+  seenAt: number;
+}
+
+/** what a restart needs of a leg; Sets become arrays */
+type LegRecord = Omit<Leg, 'bridgedWith' | 'seenAt'> & { bridgedWith: string[] };
+
+export interface LegChanges {
+  upserts: { id: string; state: string }[];
+  deletes: string[];
 }
 
 export interface TrackerOptions {
@@ -81,6 +93,8 @@ export interface TrackerOptions {
 
 export class CallTracker {
   private readonly legs = new Map<string, Leg>();
+  private readonly dirty = new Set<string>();
+  private readonly ended = new Set<string>();
   /** call events dropped because their leg resolved to no account */
   dropped = 0;
 
@@ -101,6 +115,7 @@ export class CallTracker {
         if (ev.channel && !this.legs.has(ev.channel.id)) {
           const leg = this.newLeg(ev, ev.channel, ts, true);
           this.legs.set(leg.id, leg);
+          this.dirty.add(leg.id);
           // the ;2 half of a Local channel belongs to whoever dialed its ;1 half: it takes that
           // account, and its create waits for the ;1 half's (which waits for its Dial)
           if (leg.internal && leg.chan.name.endsWith(';2')) {
@@ -124,6 +139,7 @@ export class CallTracker {
     if (!ch || ev.type === 'ChannelCreated') return out;
     const leg = this.legs.get(ch.id) ?? this.adopt(ev, ch, ts);
     leg.chan = ch;
+    leg.seenAt = Date.now();
     switch (ev.type) {
       case 'ChannelStateChange':
         this.ensureCreate(leg, ev, ts, out, true);
@@ -135,6 +151,7 @@ export class CallTracker {
       case 'ChannelHangupRequest':
         if (ev.cause) leg.requestCause = ev.cause;
         if (ev.tech_cause) leg.techCause = ev.tech_cause;
+        this.dirty.add(leg.id);
         this.ensureCreate(leg, ev, ts, out, false);
         break;
       case 'ChannelDestroyed':
@@ -144,6 +161,65 @@ export class CallTracker {
         this.ensureCreate(leg, ev, ts, out, false);
     }
     return out;
+  }
+
+  /** legs changed or ended since the last call, for the store */
+  takeChanges(): LegChanges {
+    const upserts = [...this.dirty].flatMap((id) => {
+      const leg = this.legs.get(id);
+      if (!leg) return [];
+      const { seenAt: _seen, bridgedWith, ...rest } = leg;
+      const record: LegRecord = { ...rest, bridgedWith: [...bridgedWith] };
+      return [{ id, state: JSON.stringify(record) }];
+    });
+    const deletes = [...this.ended];
+    this.dirty.clear();
+    this.ended.clear();
+    return { upserts, deletes };
+  }
+
+  /** takes back the open legs of a previous run */
+  restore(stored: { id: string; state: string }[]): void {
+    for (const s of stored) {
+      try {
+        const r = JSON.parse(s.state) as LegRecord;
+        this.legs.set(s.id, { ...r, bridgedWith: new Set(r.bridgedWith), seenAt: 0 });
+      } catch {
+        this.ended.add(s.id); // unreadable: forget it
+      }
+    }
+  }
+
+  /**
+   * After (re)connecting: legs Asterisk no longer has get their channel_destroy (marked
+   * reconciled), live channels never seen get their channel_create (and channel_answer if
+   * up). Legs seen after `since` are left alone: their events raced the channel list.
+   */
+  reconcile(channels: AriChannel[], since: number, now: number, asteriskId = ''): CallEvent[] {
+    const out: CallEvent[] = [];
+    const live = new Set(channels.map((c) => c.id));
+    for (const leg of [...this.legs.values()]) {
+      if (!live.has(leg.id) && leg.seenAt < since) this.vanish(leg, now, out);
+    }
+    for (const ch of channels) {
+      if (this.legs.has(ch.id)) continue;
+      const ev: AriEvent = { type: 'ChannelReconciled', asterisk_id: asteriskId, channel: ch };
+      const leg = this.adopt(ev, ch, now);
+      this.ensureCreate(leg, ev, now, out, true);
+      if (leg.answeredMs !== undefined) this.emit(leg, 'channel_answer', ev, now, out);
+    }
+    return out;
+  }
+
+  /** Asterisk restarted: every open leg is gone */
+  endAll(now: number): CallEvent[] {
+    const out: CallEvent[] = [];
+    for (const leg of [...this.legs.values()]) this.vanish(leg, now, out);
+    return out;
+  }
+
+  private vanish(leg: Leg, now: number, out: CallEvent[]): void {
+    this.onDestroyed(leg, { type: 'ChannelReconciled', asterisk_id: leg.asteriskId, channel: leg.chan }, now, out, true);
   }
 
   private newLeg(ev: AriEvent, ch: AriChannel, ts: number, atCreate: boolean): Leg {
@@ -156,6 +232,7 @@ export class CallTracker {
       createdMs: (ch.creationtime && parseAriTime(ch.creationtime)) || ts,
       created: false,
       bridgedWith: new Set(),
+      seenAt: Date.now(),
     };
   }
 
@@ -164,6 +241,7 @@ export class CallTracker {
     const leg = this.newLeg(ev, ch, ts, false);
     if (ch.state === 'Up') leg.answeredMs = ts;
     this.legs.set(ch.id, leg);
+    this.dirty.add(leg.id);
     return leg;
   }
 
@@ -172,7 +250,10 @@ export class CallTracker {
     if (!peerSnap) return;
     const peer = this.legs.get(peerSnap.id) ?? this.adopt(ev, peerSnap, ts);
     peer.chan = peerSnap;
+    peer.seenAt = Date.now();
+    this.dirty.add(peer.id);
     const caller = ev.caller ? this.legs.get(ev.caller.id) : undefined;
+    if (caller) this.dirty.add(caller.id);
     if (!ev.dialstatus) {
       if (ev.dialstring) peer.dialstring = ev.dialstring;
       if (ev.caller) {
@@ -211,7 +292,7 @@ export class CallTracker {
     }
   }
 
-  private onDestroyed(leg: Leg, ev: AriEvent, ts: number, out: CallEvent[]): void {
+  private onDestroyed(leg: Leg, ev: AriEvent, ts: number, out: CallEvent[], reconciled = false): void {
     this.ensureCreate(leg, ev, ts, out, true);
     const hangup = resolveHangup({
       destroyedCause: ev.cause,
@@ -225,6 +306,7 @@ export class CallTracker {
     const duration = Math.round((end - leg.createdMs) / 1000);
     const billing = leg.answeredMs === undefined ? 0 : Math.min(duration, Math.round((end - leg.answeredMs) / 1000));
     this.emit(leg, 'channel_destroy', ev, ts, out, '', {
+      ...(reconciled ? { reconciled } : {}),
       cause: hangup.cause,
       code: hangup.code,
       durationSeconds: duration,
@@ -232,6 +314,8 @@ export class CallTracker {
       billingSeconds: billing,
     });
     this.legs.delete(leg.id);
+    this.dirty.delete(leg.id);
+    this.ended.add(leg.id);
   }
 
   /**
@@ -285,6 +369,7 @@ export class CallTracker {
     discriminator = '',
     hangup?: HangupView,
   ): void {
+    this.dirty.add(leg.id);
     const accountId = this.accountOf(leg);
     if (!accountId) {
       this.dropped += 1;

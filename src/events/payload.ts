@@ -34,6 +34,7 @@ export function buildPayload(ev: CallEvent, realm: string): Payload {
     p.duration_seconds = String(leg.hangup.durationSeconds);
     p.ringing_seconds = String(leg.hangup.ringingSeconds);
     p.billing_seconds = String(leg.hangup.billingSeconds);
+    if (leg.hangup.reconciled) p.reconciled = true;
   }
   return p;
 }

@@ -3,6 +3,7 @@
  * interface; each backend holds its own SQL. Times are unix milliseconds.
  */
 import type { Webhook } from '../hooks/model.js';
+import type { LegChanges } from '../calls/tracker.js';
 
 export interface Account {
   id: string;
@@ -155,8 +156,11 @@ export interface Store {
   reenableWebhooks(accountId: string, at: number): Promise<number>;
 
   /* outbox */
-  /** stores an event and one pending delivery per webhook, atomically; false if the event was stored before */
-  insertEvent(event: StoredEvent, webhookIds: string[]): Promise<boolean>;
+  /**
+   * Stores events, one pending delivery per event and webhook, and the call legs' state, in one
+   * transaction. An event stored before is skipped. Returns how many events were new.
+   */
+  insertEvents(items: { event: StoredEvent; webhookIds: string[] }[], legs?: LegChanges): Promise<number>;
   /**
    * Claims pending deliveries due at `now` for `leaseMs`: oldest first, only the first pending
    * one of each (webhook, leg), none of a disabled webhook or already leased. A process that
@@ -181,7 +185,6 @@ export interface Store {
   prune(before: number): Promise<PruneResult>;
 
   /* call legs and settings */
-  saveLegs(upserts: StoredLeg[], deletes: string[], now: number): Promise<void>;
   loadLegs(): Promise<StoredLeg[]>;
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;

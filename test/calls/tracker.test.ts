@@ -260,3 +260,63 @@ describe('account resolution', () => {
     expect(out.map((e) => e.accountId)).toEqual(['acme', 'acme']);
   });
 });
+
+describe('restarts and reconciling', () => {
+  const fixture = () => loadFixture('dial_answered.jsonl') as unknown as AriEvent[];
+  const tracker = () => {
+    const dir = new AccountDirectory();
+    dir.load([ACME]);
+    return new CallTracker(dir, { accountVariable: 'CALLHOOK_ACCOUNT' });
+  };
+
+  it('a restarted tracker continues the legs of the previous run', () => {
+    const events = fixture();
+    const cut = events.findIndex((e) => e.type === 'ChannelEnteredBridge');
+    const one = tracker();
+    const before: CallEvent[] = [];
+    for (const e of events.slice(0, cut)) before.push(...one.handle(e));
+    const saved = one.takeChanges();
+    expect(saved.upserts.map((u) => u.id).sort()).toEqual(['1795531556.1', '1795531556.2']);
+    const two = tracker();
+    two.restore(saved.upserts);
+    const after: CallEvent[] = [];
+    for (const e of events.slice(cut)) after.push(...two.handle(e));
+    const all = [...before, ...after];
+    // exactly what one uninterrupted tracker gives
+    const whole: CallEvent[] = [];
+    const ref = tracker();
+    for (const e of events) whole.push(...ref.handle(e));
+    expect(all.map((e) => [e.eventId, e.hookEvent, e.leg.hangup])).toEqual(whole.map((e) => [e.eventId, e.hookEvent, e.leg.hangup]));
+    expect(two.takeChanges().deletes.sort()).toEqual(['1795531556.1', '1795531556.2']);
+  });
+
+  it('legs Asterisk no longer has get one reconciled destroy; unknown live channels are taken up', () => {
+    const events = fixture();
+    const t = tracker();
+    for (const e of events.slice(0, events.findIndex((e) => e.type === 'BridgeCreated'))) t.handle(e);
+    const live = { ...(events[0]!.channel as object), id: '42.1', name: 'PJSIP/trunk-00000042', state: 'Up', protocol_id: 'live-1' } as AriEvent['channel'];
+    const out = t.reconcile([live!], Date.now() + 1, Date.now(), 'x');
+    const destroys = out.filter((e) => e.hookEvent === 'channel_destroy');
+    expect(destroys.map((e) => e.leg.channelId).sort()).toEqual(['1795531556.1', '1795531556.2']);
+    for (const d of destroys) expect(d.leg.hangup).toMatchObject({ reconciled: true, cause: 'NORMAL_CLEARING' });
+    expect(out.filter((e) => e.leg.channelId === '42.1').map((e) => e.hookEvent)).toEqual(['channel_create', 'channel_answer']);
+    expect(t.openLegs).toBe(1);
+    // a second reconcile with the same list changes nothing
+    expect(t.reconcile([live!], Date.now() + 1, Date.now())).toEqual([]);
+  });
+
+  it('leaves alone legs whose events arrived after the channel list was asked for', () => {
+    const t = tracker();
+    for (const e of fixture().slice(0, 3)) t.handle(e);
+    expect(t.reconcile([], 0, Date.now())).toEqual([]);
+    expect(t.openLegs).toBe(1);
+  });
+
+  it('ends every open leg when Asterisk restarted', () => {
+    const t = tracker();
+    for (const e of fixture().slice(0, 20)) t.handle(e);
+    const out = t.endAll(Date.now());
+    expect(out.filter((e) => e.hookEvent === 'channel_destroy')).toHaveLength(2);
+    expect(t.openLegs).toBe(0);
+  });
+});

@@ -119,8 +119,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
     it('stores an event once, with one delivery per hook', async () => {
       await store.createWebhook(webhook('h2', 'a1'));
-      expect(await store.insertEvent(event('e1', 'leg1'), ['h1', 'h2'])).toBe(true);
-      expect(await store.insertEvent(event('e1', 'leg1'), ['h1', 'h2'])).toBe(false);
+      expect(await store.insertEvents([{ event: event('e1', 'leg1'), webhookIds: ['h1', 'h2'] }])).toBe(1);
+      expect(await store.insertEvents([{ event: event('e1', 'leg1'), webhookIds: ['h1', 'h2'] }, { event: event('e2', 'leg1'), webhookIds: [] }])).toBe(1);
       const due = await store.claimDeliveries(Date.now() + 1000, 10, 60_000);
       expect(due.map((d) => d.webhook_id).sort()).toEqual(['h1', 'h2']);
       expect(due[0]).toMatchObject({ event_id: 'e1', tries: 0, hook_event: 'channel_create', call_id: 'call-leg1' });
@@ -128,8 +128,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     });
 
     it('leases what it hands out: nothing twice until the lease runs out or is released', async () => {
-      await store.insertEvent(event('e1', 'legA'), ['h1']);
-      await store.insertEvent(event('e2', 'legB'), ['h1']);
+      await store.insertEvents([{ event: event('e1', 'legA'), webhookIds: ['h1'] }]);
+      await store.insertEvents([{ event: event('e2', 'legB'), webhookIds: ['h1'] }]);
       const now = Date.now() + 1000;
       expect(await store.claimDeliveries(now, 10, 5000)).toHaveLength(2);
       expect(await store.claimDeliveries(now + 100, 10, 5000)).toEqual([]);
@@ -142,9 +142,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     });
 
     it('holds back later deliveries of the same leg and hook until the earlier one is done', async () => {
-      await store.insertEvent(event('e1', 'legA'), ['h1']);
-      await store.insertEvent(event('e2', 'legA'), ['h1']);
-      await store.insertEvent(event('e3', 'legB'), ['h1']);
+      await store.insertEvents([{ event: event('e1', 'legA'), webhookIds: ['h1'] }]);
+      await store.insertEvents([{ event: event('e2', 'legA'), webhookIds: ['h1'] }]);
+      await store.insertEvents([{ event: event('e3', 'legB'), webhookIds: ['h1'] }]);
       const now = Date.now() + 1000;
       const due = await store.claimDeliveries(now, 10, 60_000);
       expect(due.map((d) => d.event_id)).toEqual(['e1', 'e3']);
@@ -156,7 +156,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     });
 
     it('does not hand out deliveries before next_at or of disabled hooks', async () => {
-      await store.insertEvent(event('e1', 'legA'), ['h1']);
+      await store.insertEvents([{ event: event('e1', 'legA'), webhookIds: ['h1'] }]);
       const [d] = await store.claimDeliveries(Date.now() + 1000, 10, 60_000);
       const later = Date.now() + 60_000;
       await store.recordAttempt(attempt(d!.id, Date.now()), { id: d!.id, status: 'pending', tries: 1, next_at: later, last_error: 'HTTP 500' });
@@ -170,7 +170,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     });
 
     it('lists deliveries by status, retries one, recovers failed ones since a time', async () => {
-      for (const [i, leg] of ['legA', 'legB', 'legC'].entries()) await store.insertEvent(event(`e${i}`, leg), ['h1']);
+      for (const [i, leg] of ['legA', 'legB', 'legC'].entries()) await store.insertEvents([{ event: event(`e${i}`, leg), webhookIds: ['h1'] }]);
       const now = Date.now() + 1000;
       const [a, b] = await store.claimDeliveries(now, 2, 60_000);
       await store.recordAttempt(attempt(a!.id, now), { id: a!.id, status: 'failed', tries: 1, next_at: now, last_error: 'HTTP 404' });
@@ -196,8 +196,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     });
 
     it('prunes old attempts, finished deliveries and their events, never pending ones', async () => {
-      await store.insertEvent(event('old', 'legA', 1), ['h1']);
-      await store.insertEvent(event('keep', 'legB', 1), ['h1']);
+      await store.insertEvents([{ event: event('old', 'legA', 1), webhookIds: ['h1'] }]);
+      await store.insertEvents([{ event: event('keep', 'legB', 1), webhookIds: ['h1'] }]);
       const [d] = await store.claimDeliveries(Date.now() + 1000, 1, 60_000);
       await store.recordAttempt(attempt(d!.id, 5), { id: d!.id, status: 'succeeded', tries: 1, next_at: 0, last_error: null });
       const pruned = await store.prune(Date.now() + 10_000);
@@ -205,9 +205,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect((await store.listDeliveries({ webhook_id: 'h1', limit: 10 })).items.map((x) => x.event_id)).toEqual(['keep']);
     });
 
-    it('keeps call legs and settings', async () => {
-      await store.saveLegs([{ id: 'l1', state: '{"a":1}' }, { id: 'l2', state: '{}' }], [], 1);
-      await store.saveLegs([{ id: 'l1', state: '{"a":2}' }], ['l2'], 2);
+    it('keeps call legs with the events, and settings', async () => {
+      await store.insertEvents([], { upserts: [{ id: 'l1', state: '{"a":1}' }, { id: 'l2', state: '{}' }], deletes: [] });
+      await store.insertEvents([{ event: event('e1', 'l1'), webhookIds: ['h1'] }], { upserts: [{ id: 'l1', state: '{"a":2}' }], deletes: ['l2'] });
       expect(await store.loadLegs()).toEqual([{ id: 'l1', state: '{"a":2}' }]);
       expect(await store.getSetting('startup')).toBeUndefined();
       await store.setSetting('startup', 'x');

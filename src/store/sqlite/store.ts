@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Webhook } from '../../hooks/model.js';
+import type { LegChanges } from '../../calls/tracker.js';
 import type {
   Account, Attempt, AttemptInput, AttemptQuery, Delivery, DeliveryQuery, DeliveryUpdate, DueDelivery, Page, PageResult,
   PruneResult, Store, StoredEvent, StoredLeg, Token,
@@ -241,14 +242,19 @@ export class SqliteStore implements Store {
     return this.stmt.reenable!.run(at, accountId).changes;
   }
 
-  async insertEvent(ev: StoredEvent, webhookIds: string[]): Promise<boolean> {
+  async insertEvents(items: { event: StoredEvent; webhookIds: string[] }[], legs?: LegChanges): Promise<number> {
     return this.db.transaction(() => {
-      if (this.stmt.insertEvent!.run(ev).changes === 0) return false;
       const now = Date.now();
-      for (const hookId of webhookIds) {
-        this.stmt.insertDelivery!.run(deliveryId(ev.id, hookId), ev.id, hookId, ev.leg, now, now, now);
+      let fresh = 0;
+      for (const { event: ev, webhookIds } of items) {
+        if (this.stmt.insertEvent!.run(ev).changes === 0) continue;
+        fresh += 1;
+        for (const hookId of webhookIds) {
+          this.stmt.insertDelivery!.run(deliveryId(ev.id, hookId), ev.id, hookId, ev.leg, now, now, now);
+        }
       }
-      return true;
+      if (legs) this.writeLegs(legs, now);
+      return fresh;
     })();
   }
   async claimDeliveries(now: number, limit: number, leaseMs: number): Promise<DueDelivery[]> {
@@ -293,11 +299,9 @@ export class SqliteStore implements Store {
       events: this.stmt.pruneEvents!.run(before).changes,
     }))();
   }
-  async saveLegs(upserts: StoredLeg[], deletes: string[], now: number): Promise<void> {
-    this.db.transaction(() => {
-      for (const l of upserts) this.stmt.upsertLeg!.run(l.id, l.state, now);
-      for (const id of deletes) this.stmt.deleteLeg!.run(id);
-    })();
+  private writeLegs(legs: LegChanges, now: number): void {
+    for (const l of legs.upserts) this.stmt.upsertLeg!.run(l.id, l.state, now);
+    for (const id of legs.deletes) this.stmt.deleteLeg!.run(id);
   }
   async loadLegs(): Promise<StoredLeg[]> {
     return this.stmt.loadLegs!.all() as StoredLeg[];
