@@ -19,6 +19,8 @@ export class FakeAri {
   startupTime = '2026-11-24T14:00:00.000+0000';
   connections = 0;
   rejected = 0;
+  /** called for every new client, e.g. to replay a stream from its start */
+  onConnect: ((ws: WebSocket) => void) | undefined;
   private waiters: (() => void)[] = [];
 
   private constructor(
@@ -62,6 +64,7 @@ export class FakeAri {
         ari.connections += 1;
         ari.clients.add(ws);
         ws.on('close', () => ari.clients.delete(ws));
+        ari.onConnect?.(ws);
         for (const w of ari.waiters.splice(0)) w();
       });
     });

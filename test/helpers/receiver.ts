@@ -26,7 +26,7 @@ export class Receiver {
 
   private constructor(private readonly server: Server) {}
 
-  static async start(): Promise<Receiver> {
+  static async start(port = 0): Promise<Receiver> {
     const server = createServer();
     const r = new Receiver(server);
     server.on('request', (req, res) => {
@@ -54,7 +54,7 @@ export class Receiver {
         else send();
       });
     });
-    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    await new Promise<void>((res) => server.listen(port, '127.0.0.1', res));
     return r;
   }
 
