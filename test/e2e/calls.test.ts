@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Receiver, type Received } from '../helpers/receiver.js';
 import { freePort } from '../helpers/net.js';
-import { ARI_URL, ensurePbx, placeCall, stopPbx, type PbxState } from './pbx.js';
+import { ARI_URL, ensurePbx, killSipp, placeCall, startPbx, stopPbx, type PbxState } from './pbx.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { startStasisApp, type StasisApp } from './stasis-app.js';
 
 const ADMIN = 'e2e-admin-token-0123456789abcdef';
@@ -26,6 +27,9 @@ let receiver: Receiver;
 let callhook: ChildProcess;
 let api: string;
 let stasis: StasisApp;
+/** callhook reaches ARI through this proxy, so tests can cut the socket */
+let proxy: TcpProxy;
+let health: () => Promise<Payload>;
 const tokens: Record<string, string> = {};
 
 async function call(method: string, path: string, token: string, body?: unknown): Promise<any> {
@@ -74,12 +78,14 @@ const phone = (who: 'alice' | 'bob' | 'gina', scenario: string, pauseMs = 500) =
 describe.skipIf(!pbx.ok)('calls on a real Asterisk 22', () => {
   beforeAll(async () => {
     receiver = await Receiver.start();
+    proxy = await TcpProxy.start(8088);
     const port = await freePort();
+    health = () => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.json() as Promise<Payload>);
     api = `http://127.0.0.1:${port}/api/v1`;
     callhook = spawn(process.execPath, [new URL('../../dist/cli.js', import.meta.url).pathname], {
       env: {
         PATH: process.env.PATH ?? '',
-        CALLHOOK_ARI_URL: ARI_URL,
+        CALLHOOK_ARI_URL: proxy.url,
         CALLHOOK_ARI_USERNAME: 'callhook',
         CALLHOOK_ARI_PASSWORD: 'callhook',
         CALLHOOK_PORT: String(port),
@@ -112,7 +118,9 @@ describe.skipIf(!pbx.ok)('calls on a real Asterisk 22', () => {
 
   afterAll(async () => {
     await stasis?.close();
+    await killSipp();
     callhook?.kill('SIGTERM');
+    await proxy?.close();
     await receiver?.close();
     if (pbx.started) await stopPbx();
   });
@@ -229,4 +237,38 @@ describe.skipIf(!pbx.ok)('calls on a real Asterisk 22', () => {
     expect(stasis.answered.at(-1)).toBe(leg![0].channel_id);
     expect(kinds(leg!)).toEqual(['channel_create', 'channel_answer', 'channel_destroy']);
   });
+  it('ARI socket cut mid-call, the call ends meanwhile: each leg gets exactly one destroy, no ghost legs', async () => {
+    const call = placeCall(carrierCalls('15550002', 'caller', 2500), [phone('alice', 'phone_answer', 200)]);
+    for (let i = 0; payloads('/acme').filter((p) => p.hook_event === 'channel_answer').length < 2; i++) {
+      if (i > 200) throw new Error('no answer');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    proxy.cut(5000); // the call ends while callhook cannot reach ARI
+    expect(await call).toEqual([0, 0]);
+    const all = legs(await settle('/acme', 2, 30000));
+    expect(all).toHaveLength(2);
+    for (const leg of all) {
+      expect(kinds(leg).filter((k) => k === 'channel_destroy')).toHaveLength(1);
+      expect(destroyOf(leg)).toMatchObject({ reconciled: true });
+    }
+    expect((await health()).open_legs).toBe(0);
+  });
+
+  it('Asterisk restarts mid-call: every open leg ends exactly once', async () => {
+    void placeCall(carrierCalls('15550002', 'caller', 20000), [phone('alice', 'phone_answer', 200)]);
+    for (let i = 0; payloads('/acme').filter((p) => p.hook_event === 'channel_answer').length < 2; i++) {
+      if (i > 200) throw new Error('no answer');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await stopPbx();
+    await killSipp();
+    await startPbx();
+    const all = legs(await settle('/acme', 2, 60000));
+    expect(all).toHaveLength(2);
+    for (const leg of all) {
+      expect(kinds(leg)).toEqual(['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy']);
+      expect(destroyOf(leg)).toMatchObject({ reconciled: true });
+    }
+    expect((await health()).open_legs).toBe(0);
+  }, 90000);
 });

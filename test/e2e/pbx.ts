@@ -43,6 +43,15 @@ export async function stopPbx(): Promise<void> {
   await pbx('stop');
 }
 
+export async function startPbx(): Promise<void> {
+  await pbx('start');
+}
+
+/** ends every sipp of the suite (calls that lost their PBX would wait for their timeout) */
+export async function killSipp(): Promise<void> {
+  await run('pkill', ['-f', `sipp.*${SIPP_DIR}`]).catch(() => undefined);
+}
+
 /** asterisk -rx */
 export async function asteriskCli(command: string): Promise<string> {
   const { stdout } = await run('bash', [PBX, 'cli', command]);
