@@ -144,6 +144,67 @@ describe('crash safety', () => {
   }, 90_000);
 });
 
+describe('graceful shutdown', () => {
+  it('SIGTERM lets a request in flight finish; the rest goes out after the next start, nothing twice', async () => {
+    const ari = await FakeAri.start();
+    const receiver = await Receiver.start();
+    cleanup.push(() => ari.close(), () => receiver.close());
+    receiver.respond = (_r, n) => ({ status: 200, delayMs: n === 0 ? 1000 : 0 });
+    const dataDir = mkdtempSync(join(tmpdir(), 'callhook-term-'));
+    const port = await freePort();
+    const env = {
+      PATH: process.env.PATH ?? '',
+      CALLHOOK_DATA_DIR: dataDir,
+      CALLHOOK_PORT: String(port),
+      CALLHOOK_ARI_URL: ari.url,
+      CALLHOOK_ARI_USERNAME: ari.username,
+      CALLHOOK_ARI_PASSWORD: ari.password,
+      CALLHOOK_ADMIN_TOKEN: ADMIN,
+      CALLHOOK_ALLOW_TARGETS: '127.0.0.0/8',
+      LOG_LEVEL: 'silent',
+    };
+    const start = async () => {
+      const child = spawn(process.execPath, [new URL('../dist/cli.js', import.meta.url).pathname], { env, stdio: 'ignore' });
+      cleanup.push(() => void child.kill('SIGKILL'));
+      for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)); i++) {
+        if (i > 400) throw new Error('callhook did not start');
+        await sleep(10);
+      }
+      return child;
+    };
+    const api = (method: string, path: string, token: string, body?: unknown) =>
+      fetch(`http://127.0.0.1:${port}/api/v1${path}`, { method, headers: { 'x-auth-token': token, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(
+        (r) => r.json() as Promise<{ data: Record<string, string> }>,
+      );
+    let child = await start();
+    const token = (await api('POST', '/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'] } })).data.auth_token!;
+    await api('PUT', '/accounts/acme/webhooks', token, { data: { uri: receiver.url('/crm'), hook: 'all', format: 'json' } });
+    await ari.waitForClient();
+    ari.send(...manyCalls(1).slice(0, 30)); // create and answer of both legs
+    for (let i = 0; receiver.requests.length === 0; i++) {
+      if (i > 200) throw new Error('nothing sent');
+      await sleep(10);
+    }
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const sentBefore = receiver.requests.length;
+    expect(sentBefore).toBeGreaterThanOrEqual(1);
+
+    child = await start();
+    await ari.waitForClient();
+    for (let i = 0; new Set(receiver.requests.map((r) => r.body)).size < 4; i++) {
+      if (i > 300) throw new Error(`only ${receiver.requests.length} requests`);
+      await sleep(20);
+    }
+    await sleep(300);
+    // the request that was in flight at SIGTERM finished and was recorded: it is not sent again
+    const ids = receiver.requests.map((r) => JSON.parse(r.body).event_id as string);
+    expect(ids.length).toBe(new Set(ids).size);
+    child.kill('SIGTERM');
+  }, 30_000);
+});
+
 describe('receiver outage', () => {
   let run: Running;
   it('connection refused, then 503, then up: everything arrives and each leg stays in order', async () => {
