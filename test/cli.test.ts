@@ -14,7 +14,8 @@ function start(env: Record<string, string>) {
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // 'close' comes after stdout and stderr are read to the end
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   const waitFor = async (msg: string, count = 1, ms = 10000) => {
     const end = Date.now() + ms;

@@ -192,7 +192,7 @@ describe('graceful shutdown', () => {
     expect(sentBefore).toBeGreaterThanOrEqual(1);
 
     child = await start();
-    await ari.waitForClient();
+    await ari.waitForConnections(2);
     for (let i = 0; new Set(receiver.requests.map((r) => r.body)).size < 4; i++) {
       if (i > 300) throw new Error(`only ${receiver.requests.length} requests`);
       await sleep(20);

@@ -247,7 +247,7 @@ describe('retries and attempts', () => {
     const acct = await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'ra', name: 'RA', accountcodes: ['acme'] } });
     await run.api('PUT', '/api/v1/accounts/ra/webhooks', acct.json.data.auth_token, { data: { uri: receiver.url('/ra'), hook: 'channel_create', retries: 3 } });
     receiver.respond = (_r, n) => (n === 0 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 200 });
-    await ari.waitForClient();
+    await ari.waitForConnections(2);
     ari.send(...loadFixture('ivr_answered.jsonl'));
     await receiver.waitFor(2, 5000);
     const gap = receiver.requests[1]!.at - receiver.requests[0]!.at;
@@ -262,7 +262,7 @@ describe('retries and attempts', () => {
     const t = acct.json.data.auth_token;
     const h = (await run.api('PUT', '/api/v1/accounts/slow/webhooks', t, { data: { uri: receiver.url('/slow'), hook: 'channel_create', retries: 1 } })).json.data;
     receiver.respond = (_r, n) => (n === 0 ? { status: 200, delayMs: 1000 } : { status: 200 });
-    await ari.waitForClient();
+    await ari.waitForConnections(2);
     ari.send(...loadFixture('ivr_answered.jsonl'));
     await receiver.waitFor(2, 5000);
     const list = (await run.api('GET', `/api/v1/accounts/slow/webhooks/${h.id}/attempts`, t)).json.data;
@@ -287,7 +287,7 @@ describe('retries and attempts', () => {
     const acct = await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme2', name: 'Acme', accountcodes: ['acme'] } });
     const t = acct.json.data.auth_token;
     const h = (await run.api('PUT', '/api/v1/accounts/acme2/webhooks', t, { data: { uri: receiver.url('/x'), hook: 'channel_create', retries: 0 } })).json.data;
-    await ari.waitForClient();
+    await ari.waitForConnections(2);
     ari.send(...loadFixture('ivr_answered.jsonl'));
     let list: Record<string, unknown>[] = [];
     for (let i = 0; i < 100 && list.length < 1; i++) {

@@ -70,7 +70,7 @@ describe('reconciling with Asterisk', () => {
     ari.send(...firstHalf);
     await until(() => got().length === 4);
     ari.dropClients();
-    await ari.waitForClient();
+    await ari.waitForConnections(2);
     await new Promise((r) => setTimeout(r, 300));
     ari.send(...secondHalf);
     await until(() => destroys().length === 2);
@@ -87,7 +87,7 @@ describe('reconciling with Asterisk', () => {
     await until(() => got().length === 4);
     await run.daemon.close();
     run = await runDaemon(ari, {}, run.dataDir);
-    await ari.waitForClient();
+    await ari.waitForConnections(2);
     await new Promise((r) => setTimeout(r, 300));
     ari.send(...secondHalf);
     await until(() => destroys().length === 2);

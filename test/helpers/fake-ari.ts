@@ -85,6 +85,15 @@ export class FakeAri {
     return req.headers.authorization === expected;
   }
 
+  /** resolves once `count` connections in all have been made */
+  async waitForConnections(count: number, timeoutMs = 10000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (this.connections < count || this.clients.size === 0) {
+      if (Date.now() > end) throw new Error(`only ${this.connections} ARI connections`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   /** resolves once a client is connected (now or later) */
   waitForClient(timeoutMs = 5000): Promise<void> {
     if (this.clients.size > 0) return Promise.resolve();
@@ -107,6 +116,7 @@ export class FakeAri {
   /** cuts every connection as a network failure would */
   dropClients(): void {
     for (const ws of this.clients) ws.terminate();
+    this.clients.clear();
   }
 
   async close(): Promise<void> {
