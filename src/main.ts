@@ -108,13 +108,16 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
     onWebhooksChanged: () => dispatcher.wake(),
     sendTest: (hook, payload) => dispatcher.sendTest(hook, payload),
     defaultRealm,
-    health: () => ({
+    health: async () => ({
       version: VERSION,
       ari: ari.status,
       open_legs: tracker.openLegs,
+      ari_events_received: ingest.received,
+      ari_events_committed: ingest.committed,
       events_stored: ingest.stored,
       events_without_account: tracker.dropped,
       deliveries_in_flight: dispatcher.inFlight,
+      deliveries_pending: await store.countPending(),
     }),
   });
   try {

@@ -29,7 +29,7 @@ export interface ApiDeps {
   /** realm of sample events when the account has none */
   defaultRealm?: string;
   /** what GET /health reports besides the API itself */
-  health?: () => Record<string, unknown>;
+  health?: () => Promise<Record<string, unknown>>;
 }
 
 export interface Ctx {
@@ -108,7 +108,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   };
   await ctx.reloadAccounts();
 
-  app.get('/health', async (_req, reply) => reply.send({ status: 'ok', ...(deps.health?.() ?? {}) }));
+  app.get('/health', async (_req, reply) => reply.send({ status: 'ok', ...((await deps.health?.()) ?? {}) }));
   await app.register(
     async (api) => {
       await accountRoutes(api, ctx);

@@ -1,12 +1,15 @@
 /**
  * Ingest: ARI event → call events → payloads → matching webhooks → stored event + deliveries.
- * ARI events are processed strictly one after another so a leg's events are stored in order.
+ * ARI events are followed one after another, in order. Writes are group-committed: what
+ * arrives while a transaction is being written (and the ARI frames of one socket read) goes
+ * into the next single transaction, together with the call legs' state.
  */
 import type { Logger } from 'pino';
 import type { AriEvent } from '../ari/events.js';
 import type { AccountDirectory } from '../calls/account.js';
 import type { CallEvent, CallTracker, LegChanges } from '../calls/tracker.js';
 import { hookWants } from '../hooks/match.js';
+import type { Webhook } from '../hooks/model.js';
 import type { Store } from '../store/store.js';
 import { buildPayload } from './payload.js';
 
@@ -21,7 +24,12 @@ export interface IngestOptions {
 }
 
 export class Ingest {
-  private queue: Promise<void> = Promise.resolve();
+  private pending: CallEvent[] = [];
+  private pendingAri = 0;
+  private flushing: Promise<void> | undefined;
+  /** ARI events followed, and of those the ones whose writes are committed */
+  received = 0;
+  committed = 0;
   stored = 0;
   duplicates = 0;
 
@@ -29,35 +37,61 @@ export class Ingest {
 
   /** Accepts one ARI event; never throws. */
   push(ev: AriEvent): void {
-    let events: CallEvent[];
+    this.received += 1;
+    let events: CallEvent[] = [];
     try {
       events = this.o.tracker.handle(ev);
     } catch (err) {
       this.o.logger.error({ err, type: ev.type }, 'could not follow an ARI event; skipped');
-      return;
     }
-    this.pushCallEvents(events);
+    this.enqueue(events, 1);
   }
 
-  /** Stores call events (from the tracker or a reconcile) with the legs' new state, in order. */
+  /** Stores call events that did not come from one ARI event (reconcile). */
   pushCallEvents(events: CallEvent[]): void {
-    const legs = this.o.tracker.takeChanges();
-    if (events.length === 0 && legs.upserts.length === 0 && legs.deletes.length === 0) return;
-    this.queue = this.queue.then(() => this.store(events, legs));
+    this.enqueue(events, 0);
   }
 
   /** resolves when everything pushed so far is stored */
-  drain(): Promise<void> {
-    return this.queue;
+  async drain(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  private enqueue(events: CallEvent[], ari: number): void {
+    for (const e of events) this.pending.push(e);
+    this.pendingAri += ari;
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      for (;;) {
+        const events = this.pending;
+        const ari = this.pendingAri;
+        const legs = this.o.tracker.takeChanges();
+        if (events.length === 0 && ari === 0 && legs.upserts.length === 0 && legs.deletes.length === 0) break;
+        this.pending = [];
+        this.pendingAri = 0;
+        await this.store(events, legs);
+        this.committed += ari;
+      }
+    } finally {
+      this.flushing = undefined;
+    }
   }
 
   private async store(events: CallEvent[], legs: LegChanges): Promise<void> {
     try {
       const items = [];
+      const hooksOf = new Map<string, Webhook[]>();
       let deliveries = 0;
       for (const ev of events) {
-        const lineage = this.o.accounts.lineage(ev.accountId);
-        const hooks = (await this.o.store.activeWebhooks(lineage)).filter((h) => hookWants(h, ev));
+        let candidates = hooksOf.get(ev.accountId);
+        if (!candidates) {
+          candidates = await this.o.store.activeWebhooks(this.o.accounts.lineage(ev.accountId));
+          hooksOf.set(ev.accountId, candidates);
+        }
+        const hooks = candidates.filter((h) => hookWants(h, ev));
         const realm = this.o.accounts.get(ev.accountId)?.realm || this.o.defaultRealm;
         deliveries += hooks.length;
         items.push({

@@ -172,6 +172,8 @@ export interface Store {
   /** records a try and its delivery's outcome (releasing the lease), atomically; a test send has no delivery */
   recordAttempt(attempt: AttemptInput, update: DeliveryUpdate | undefined): Promise<void>;
   listAttempts(query: AttemptQuery): Promise<PageResult<Attempt>>;
+  /** how many deliveries are pending */
+  countPending(): Promise<number>;
   /** when the next claimable delivery falls due (a lease's end counts), if any */
   nextDueAt(): Promise<number | undefined>;
   /** failed tries of a webhook since `since` (auto-disable) */

@@ -135,6 +135,7 @@ export class SqliteStore implements Store {
       nextDue: p(`
         SELECT MIN(MAX(d.next_at, d.locked_until)) AS at FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
         WHERE d.status = 'pending' AND w.enabled = 1 AND ${HEAD_OF_LEG}`),
+      countPending: p("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'"),
       failures: p("SELECT COUNT(*) AS n FROM attempts WHERE webhook_id = ? AND result = 'failure' AND created >= ?"),
       retryOne: p(
         "UPDATE deliveries SET status = 'pending', next_at = @now, locked_until = 0, updated = @now WHERE webhook_id = @webhook_id AND id = @id AND status != 'pending'",
@@ -268,6 +269,9 @@ export class SqliteStore implements Store {
     this.db.transaction(() => {
       for (const id of ids) this.stmt.lease!.run(0, id);
     })();
+  }
+  async countPending(): Promise<number> {
+    return (this.stmt.countPending!.get() as { n: number }).n;
   }
   async failuresSince(webhookId: string, since: number): Promise<number> {
     return (this.stmt.failures!.get(webhookId, since) as { n: number }).n;
