@@ -1,0 +1,212 @@
+#!/usr/bin/env node
+// callhook benchmark: `npm run bench` (full) or `npm run bench -- --quick` (under a minute).
+// callhook runs as a real process with its real SQLite store; the receiver is a process of
+// its own; a fake ARI streams synthetic calls. In the same run a raw-undici baseline POSTs
+// the same payloads to the same receiver with the same concurrency.
+import { fork, spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { Agent, request } from 'undici';
+import { startFakeAri, ARI_EVENTS_PER_CALL, CALL_EVENTS_PER_CALL } from './ari.mjs';
+
+const quick = process.argv.includes('--quick');
+const P = quick
+  ? { calls: 600, latencySeconds: 4, backlogHooks: 20, backlogPending: 20_000 }
+  : { calls: 4000, latencySeconds: 20, backlogHooks: 20, backlogPending: 1_000_000 };
+const CONCURRENCY = 64;
+const ADMIN = 'bench-admin-token-0123456789abcdef';
+const here = new URL('.', import.meta.url).pathname;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort() {
+  const s = createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const port = s.address().port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function rss(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)[1]);
+  return { rss_mb: Math.round(kb('VmRSS') / 1024), peak_mb: Math.round(kb('VmHWM') / 1024) };
+}
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+// --- processes -------------------------------------------------------------------------
+const receiverPort = await freePort();
+const receiver = fork(join(here, 'receiver.mjs'), [String(receiverPort)], { stdio: 'inherit' });
+const ask = (msg) =>
+  new Promise((resolve) => {
+    receiver.once('message', resolve);
+    receiver.send(msg);
+  });
+await new Promise((r) => receiver.once('message', r));
+
+const ari = await startFakeAri();
+const apiPort = await freePort();
+const dataDir = mkdtempSync(join(tmpdir(), 'callhook-bench-'));
+const callhook = spawn(process.execPath, [join(here, '../dist/cli.js')], {
+  env: {
+    PATH: process.env.PATH,
+    CALLHOOK_ARI_URL: ari.url,
+    CALLHOOK_PORT: String(apiPort),
+    CALLHOOK_DATA_DIR: dataDir,
+    CALLHOOK_ADMIN_TOKEN: ADMIN,
+    CALLHOOK_ALLOW_TARGETS: '127.0.0.0/8',
+    CALLHOOK_CONCURRENCY: String(CONCURRENCY),
+    CALLHOOK_HOOK_CONCURRENCY: String(CONCURRENCY),
+    LOG_LEVEL: 'warn',
+  },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+const api = async (method, path, body) => {
+  const res = await fetch(`http://127.0.0.1:${apiPort}${path}`, {
+    method,
+    headers: { 'x-auth-token': ADMIN, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return res.json();
+};
+const health = () => api('GET', '/health');
+for (let i = 0; ; i++) {
+  const ok = await health().then((h) => h.ari === 'connected', () => false);
+  if (ok) break;
+  if (i > 600) throw new Error('callhook did not start');
+  await sleep(50);
+}
+await ari.connected();
+await api('POST', '/api/v1/accounts', { data: { id: 'bench', name: 'Bench', accountcodes: ['bench'] } });
+const hook = (path) => api('PUT', '/api/v1/accounts/bench/webhooks', { data: { uri: `http://127.0.0.1:${receiverPort}${path}`, hook: 'all', format: 'json', retries: 20 } });
+await hook('/hook');
+const rssPeak = { mb: 0 };
+const rssTimer = setInterval(() => (rssPeak.mb = Math.max(rssPeak.mb, rss(callhook.pid).rss_mb)), 200);
+
+const until = async (cond, label, ms = 600_000) => {
+  const end = Date.now() + ms;
+  for (;;) {
+    const h = await health();
+    if (cond(h)) return h;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${label}: ${JSON.stringify(h)}`);
+    await sleep(20);
+  }
+};
+const received = async (path) => (await ask({ cmd: 'stats' })).counts[path] ?? 0;
+
+// --- 1. ingest and end-to-end delivery at full speed --------------------------------------
+console.error(`[bench] ${P.calls} calls (${P.calls * ARI_EVENTS_PER_CALL} ARI events) at full speed`);
+const base = await health();
+const t0 = Date.now();
+const streamed = await ari.stream(0, P.calls, 0);
+const ingestDone = await until((h) => h.ari_events_committed - base.ari_events_committed >= streamed.frames, 'ingest');
+const ingestMs = Date.now() - t0;
+const wantDelivered = P.calls * CALL_EVENTS_PER_CALL;
+for (;;) {
+  if ((await received('/hook')) >= wantDelivered) break;
+  if (Date.now() - t0 > 600_000) throw new Error('delivery timed out');
+  await sleep(20);
+}
+const deliverMs = Date.now() - t0;
+const ingestRate = Math.round(streamed.frames / (ingestMs / 1000));
+const deliverRate = Math.round(wantDelivered / (deliverMs / 1000));
+console.error(`[bench] ingest ${ingestRate} ARI events/s, delivered ${deliverRate} webhooks/s (${ingestDone.events_stored} call events stored)`);
+
+// --- 2. the raw-undici baseline: the same payloads, same receiver, same concurrency -------
+const { samples } = await ask({ cmd: 'samples' });
+const agent = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 30_000 });
+const baseUrl = `http://127.0.0.1:${receiverPort}/baseline`;
+let next = 0;
+const tb = Date.now();
+await Promise.all(
+  Array.from({ length: CONCURRENCY }, async () => {
+    while (next < wantDelivered) {
+      const body = samples[next++ % samples.length];
+      const res = await request(baseUrl, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: agent });
+      await res.body.text();
+    }
+  }),
+);
+const baselineRate = Math.round(wantDelivered / ((Date.now() - tb) / 1000));
+await agent.close();
+console.error(`[bench] raw undici baseline ${baselineRate} requests/s`);
+
+// --- 3. latency at a fixed 1 000 ARI events/s ---------------------------------------------
+await ask({ cmd: 'reset' });
+const latencyCalls = Math.round((1000 * P.latencySeconds) / ARI_EVENTS_PER_CALL);
+await ari.stream(100_000, latencyCalls, 1000);
+for (;;) {
+  if ((await received('/hook')) >= latencyCalls * CALL_EVENTS_PER_CALL) break;
+  await sleep(20);
+}
+const lat = (await ask({ cmd: 'stats', withLatencies: true })).latencies.sort((a, b) => a - b);
+const latency = { p50_ms: pct(lat, 50), p99_ms: pct(lat, 99), max_ms: lat[lat.length - 1], samples: lat.length };
+console.error(`[bench] latency at 1000 events/s: p50 ${latency.p50_ms} ms, p99 ${latency.p99_ms} ms, max ${latency.max_ms} ms`);
+const steadyRss = rssPeak.mb;
+
+// --- 4. receiver down: a backlog of pending deliveries, then the drain -------------------
+await ask({ cmd: 'down' });
+for (let i = 1; i < P.backlogHooks; i++) await hook('/hook');
+const perCall = CALL_EVENTS_PER_CALL * P.backlogHooks;
+const backlogCalls = Math.ceil(P.backlogPending / perCall);
+console.error(`[bench] receiver down; ${backlogCalls} calls to ${P.backlogHooks} webhooks → ${backlogCalls * perCall} pending deliveries`);
+const tBacklog = Date.now();
+const before = await health();
+await ari.stream(200_000, backlogCalls, 0);
+await until((h) => h.ari_events_committed - before.ari_events_committed >= backlogCalls * ARI_EVENTS_PER_CALL, 'backlog ingest');
+const backlogIngestRate = Math.round((backlogCalls * ARI_EVENTS_PER_CALL) / ((Date.now() - tBacklog) / 1000));
+const pendingHealth = await until((h) => h.deliveries_pending >= backlogCalls * perCall - 100, 'pending');
+const backlogRss = rss(callhook.pid);
+console.error(`[bench] ${pendingHealth.deliveries_pending} pending; callhook RSS ${backlogRss.rss_mb} MB (peak ${backlogRss.peak_mb} MB); backlog ingest ${backlogIngestRate} ARI events/s`);
+await ask({ cmd: 'up' });
+await ask({ cmd: 'reset' });
+await api('PATCH', '/api/v1/accounts/bench/webhooks', { data: { 're-enable': true } });
+const tDrain = Date.now();
+const drainStart = pendingHealth.deliveries_pending;
+await until((h) => h.deliveries_pending === 0, 'drain', 3_600_000);
+const drainRate = Math.round(drainStart / ((Date.now() - tDrain) / 1000));
+console.error(`[bench] drained ${drainStart} deliveries at ${drainRate}/s`);
+
+clearInterval(rssTimer);
+callhook.kill('SIGTERM');
+receiver.kill();
+await ari.close();
+
+// --- report ---------------------------------------------------------------------------------
+const result = {
+  date: new Date().toISOString(),
+  mode: quick ? 'quick' : 'full',
+  machine: { cpus: cpus().length, node: process.version },
+  ingest_ari_events_per_s: ingestRate,
+  delivered_per_s: deliverRate,
+  baseline_undici_per_s: baselineRate,
+  delivered_vs_baseline: Number((deliverRate / baselineRate).toFixed(2)),
+  latency_at_1000_eps: latency,
+  rss_peak_mb: Math.max(steadyRss, rss(callhook.pid)?.peak_mb ?? 0),
+  backlog: { pending: drainStart, rss_mb: backlogRss.rss_mb, rss_peak_mb: backlogRss.peak_mb, ingest_ari_events_per_s: backlogIngestRate, drain_per_s: drainRate, drain_vs_steady: Number((drainRate / deliverRate).toFixed(2)) },
+  targets: {
+    ingest: { want: '>= 20000 ARI events/s', met: ingestRate >= 20000 },
+    delivered: { want: '>= 0.6 x baseline', met: deliverRate >= 0.6 * baselineRate },
+    p99: { want: '< 10 ms at 1000 events/s', met: latency.p99_ms < 10 },
+    backlog_rss: { want: '< 200 MB at 1 000 000 pending', met: backlogRss.rss_mb < 200 && drainStart >= 1_000_000 },
+    drain: { want: '>= 0.5 x steady delivery rate', met: drainRate >= 0.5 * deliverRate },
+  },
+};
+mkdirSync(join(here, 'results'), { recursive: true });
+writeFileSync(join(here, 'results', quick ? 'quick.json' : 'latest.json'), JSON.stringify(result, null, 2) + '\n');
+const rows = [
+  ['ingest (ARI events/s, durably stored)', ingestRate, '>= 20 000', result.targets.ingest.met],
+  ['delivered webhooks/s (end to end)', deliverRate, '', ''],
+  ['raw undici baseline (requests/s)', baselineRate, '', ''],
+  ['delivered / baseline', result.delivered_vs_baseline, '>= 0.6', result.targets.delivered.met],
+  ['latency p50 / p99 / max at 1 000 events/s (ms)', `${latency.p50_ms} / ${latency.p99_ms} / ${latency.max_ms}`, 'p99 < 10', result.targets.p99.met],
+  ['RSS peak, steady (MB)', steadyRss, '', ''],
+  [`RSS with ${drainStart} pending (MB)`, backlogRss.rss_mb, '< 200 at 1 000 000', result.targets.backlog_rss.met],
+  ['drain rate (deliveries/s) / steady', `${drainRate} / ${result.backlog.drain_vs_steady}`, '>= 0.5', result.targets.drain.met],
+];
+console.log(`\ncallhook benchmark (${result.mode}, ${result.machine.cpus} cores, Node ${process.version})`);
+console.log('| measure | value | target | met |\n|---|---|---|---|');
+for (const [k, v, t, m] of rows) console.log(`| ${k} | ${v} | ${t} | ${m === '' ? '' : m ? 'yes' : 'no'} |`);
+process.exit(0);
