@@ -85,15 +85,10 @@ export class Dispatcher {
         this.again = false;
         const free = this.o.concurrency - this.inflight.size;
         if (free <= 0) break;
-        const due = await this.o.store.claimDeliveries(Date.now(), free, this.o.leaseMs);
-        const giveBack: string[] = [];
+        const slots = (hook: string) => this.o.perHookConcurrency - (this.perHook.get(hook) ?? 0);
+        const due = await this.o.store.claimDeliveries(Date.now(), free, this.o.leaseMs, slots);
         for (const d of due) {
-          const busy = this.perHook.get(d.webhook_id) ?? 0;
-          if (busy >= this.o.perHookConcurrency || this.inflight.has(d.id)) {
-            giveBack.push(d.id);
-            continue;
-          }
-          this.perHook.set(d.webhook_id, busy + 1);
+          this.perHook.set(d.webhook_id, (this.perHook.get(d.webhook_id) ?? 0) + 1);
           const p = this.deliver(d)
             .catch((err: unknown) => this.o.logger.error({ err, delivery_id: d.id }, 'delivery failed unexpectedly'))
             .finally(() => {
@@ -103,7 +98,6 @@ export class Dispatcher {
             });
           this.inflight.set(d.id, p);
         }
-        if (giveBack.length) await this.o.store.releaseDeliveries(giveBack);
       } while (this.again && !this.stopped);
       await this.schedule();
     } catch (err) {
@@ -120,11 +114,11 @@ export class Dispatcher {
    */
   private async schedule(): Promise<void> {
     if (this.stopped) return;
-    const next = await this.o.store.nextDueAt();
+    // everything claimable now was claimed (or waits for a slot, and a finishing request wakes
+    // us): sleep until the next retry falls due, at most one poll interval (lease ends, clock)
     const now = Date.now();
-    let wait = this.o.pollIntervalMs;
-    if (next !== undefined && (next > now || this.inflight.size === 0)) wait = Math.min(wait, Math.max(5, next - now));
-    this.arm(wait);
+    const next = await this.o.store.nextDueAt(now);
+    this.arm(next === undefined ? this.o.pollIntervalMs : Math.min(this.o.pollIntervalMs, Math.max(5, next - now)));
   }
 
   private arm(ms: number): void {

@@ -163,10 +163,11 @@ export interface Store {
   insertEvents(items: { event: StoredEvent; webhookIds: string[] }[], legs?: LegChanges): Promise<number>;
   /**
    * Claims pending deliveries due at `now` for `leaseMs`: oldest first, only the first pending
-   * one of each (webhook, leg), none of a disabled webhook or already leased. A process that
-   * dies holding a lease loses it when the lease expires, and the delivery is sent again.
+   * one of each (webhook, leg), none of a disabled webhook or already leased; at most
+   * `slots(webhook)` of one webhook. A process that dies holding a lease loses it when the lease
+   * expires, and the delivery is sent again.
    */
-  claimDeliveries(now: number, limit: number, leaseMs: number): Promise<DueDelivery[]>;
+  claimDeliveries(now: number, limit: number, leaseMs: number, slots?: (webhookId: string) => number): Promise<DueDelivery[]>;
   /** gives claimed deliveries back unsent */
   releaseDeliveries(ids: string[]): Promise<void>;
   /** records a try and its delivery's outcome (releasing the lease), atomically; a test send has no delivery */
@@ -174,8 +175,8 @@ export interface Store {
   listAttempts(query: AttemptQuery): Promise<PageResult<Attempt>>;
   /** how many deliveries are pending */
   countPending(): Promise<number>;
-  /** when the next claimable delivery falls due (a lease's end counts), if any */
-  nextDueAt(): Promise<number | undefined>;
+  /** the earliest retry time after `after` of any pending delivery (cheap: the dispatcher's alarm clock) */
+  nextDueAt(after: number): Promise<number | undefined>;
   /** failed tries of a webhook since `since` (auto-disable) */
   failuresSince(webhookId: string, since: number): Promise<number>;
   listDeliveries(query: DeliveryQuery): Promise<PageResult<Delivery>>;

@@ -133,7 +133,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const now = Date.now() + 1000;
       expect(await store.claimDeliveries(now, 10, 5000)).toHaveLength(2);
       expect(await store.claimDeliveries(now + 100, 10, 5000)).toEqual([]);
-      expect(await store.nextDueAt()).toBe(now + 5000);
+      expect(await store.nextDueAt(now)).toBeUndefined();
       // the leases ran out (a process died): both come back
       const again = await store.claimDeliveries(now + 5000, 10, 5000);
       expect(again).toHaveLength(2);
@@ -161,12 +161,22 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const later = Date.now() + 60_000;
       await store.recordAttempt(attempt(d!.id, Date.now()), { id: d!.id, status: 'pending', tries: 1, next_at: later, last_error: 'HTTP 500' });
       expect(await store.claimDeliveries(Date.now(), 10, 60_000)).toEqual([]);
-      expect(await store.nextDueAt()).toBe(later);
+      expect(await store.nextDueAt(Date.now())).toBe(later);
+      expect(await store.nextDueAt(later)).toBeUndefined();
       await store.disableWebhook('h1', 'x', 1);
       expect(await store.claimDeliveries(later, 10, 60_000)).toEqual([]);
-      expect(await store.nextDueAt()).toBeUndefined();
       await store.reenableWebhooks('a1', 2);
       expect((await store.claimDeliveries(later, 10, 60_000))[0]).toMatchObject({ id: d!.id, tries: 1 });
+    });
+
+    it('claims at most the free slots of each webhook, all webhooks in turn', async () => {
+      await store.createWebhook(webhook('h2', 'a1'));
+      for (let i = 0; i < 4; i++) await store.insertEvents([{ event: event(`e${i}`, `leg${i}`), webhookIds: ['h1', 'h2'] }]);
+      const now = Date.now() + 1000;
+      const got = await store.claimDeliveries(now, 10, 60_000, (h) => (h === 'h1' ? 1 : 3));
+      expect(got.filter((d) => d.webhook_id === 'h1')).toHaveLength(1);
+      expect(got.filter((d) => d.webhook_id === 'h2')).toHaveLength(3);
+      expect(await store.claimDeliveries(now, 2, 60_000)).toHaveLength(2);
     });
 
     it('lists deliveries by status, retries one, recovers failed ones since a time', async () => {

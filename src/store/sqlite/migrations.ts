@@ -100,4 +100,9 @@ export const SQLITE_MIGRATIONS: string[] = [
     value TEXT NOT NULL
   );
   `,
+  /* 3: claim deliveries webhook by webhook */ `
+  CREATE INDEX deliveries_claim ON deliveries(webhook_id, status, next_at, seq);
+  CREATE INDEX deliveries_next ON deliveries(status, next_at);
+  DROP INDEX deliveries_due;
+  `,
 ];

@@ -80,6 +80,7 @@ const WEBHOOK_COLUMNS =
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly stmt: Record<string, Database.Statement>;
+  private claimRound = 0;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -123,18 +124,16 @@ export class SqliteStore implements Store {
       insertDelivery: p(
         "INSERT OR IGNORE INTO deliveries (id, event_id, webhook_id, leg, status, tries, next_at, created, updated) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
       ),
+      enabledHooks: p('SELECT id FROM webhooks WHERE enabled = 1'),
       due: p(`
         SELECT d.id, d.event_id, d.webhook_id, d.tries, e.payload, e.hook_event, e.call_id
         FROM deliveries d
-        JOIN webhooks w ON w.id = d.webhook_id
         JOIN events e ON e.id = d.event_id
-        WHERE d.status = 'pending' AND d.next_at <= @now AND d.locked_until <= @now AND w.enabled = 1 AND ${HEAD_OF_LEG}
+        WHERE d.webhook_id = @hook AND d.status = 'pending' AND d.next_at <= @now AND d.locked_until <= @now AND ${HEAD_OF_LEG}
         ORDER BY d.next_at, d.seq
         LIMIT @limit`),
       lease: p('UPDATE deliveries SET locked_until = ? WHERE id = ?'),
-      nextDue: p(`
-        SELECT MIN(MAX(d.next_at, d.locked_until)) AS at FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
-        WHERE d.status = 'pending' AND w.enabled = 1 AND ${HEAD_OF_LEG}`),
+      nextDue: p("SELECT MIN(next_at) AS at FROM deliveries WHERE status = 'pending' AND next_at > ?"),
       countPending: p("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'"),
       failures: p("SELECT COUNT(*) AS n FROM attempts WHERE webhook_id = ? AND result = 'failure' AND created >= ?"),
       retryOne: p(
@@ -258,11 +257,22 @@ export class SqliteStore implements Store {
       return fresh;
     })();
   }
-  async claimDeliveries(now: number, limit: number, leaseMs: number): Promise<DueDelivery[]> {
+  async claimDeliveries(now: number, limit: number, leaseMs: number, slots?: (webhookId: string) => number): Promise<DueDelivery[]> {
     return this.db.transaction(() => {
-      const due = this.stmt.due!.all({ now, limit }) as DueDelivery[];
-      for (const d of due) this.stmt.lease!.run(now + leaseMs, d.id);
-      return due;
+      const hooks = (this.stmt.enabledHooks!.all() as { id: string }[]).map((r) => r.id);
+      // start at a different webhook each time, so one busy webhook does not starve the rest
+      const start = hooks.length ? this.claimRound++ % hooks.length : 0;
+      const out: DueDelivery[] = [];
+      for (let i = 0; i < hooks.length && out.length < limit; i++) {
+        const hook = hooks[(start + i) % hooks.length]!;
+        const room = Math.min(limit - out.length, slots ? slots(hook) : limit);
+        if (room <= 0) continue;
+        for (const d of this.stmt.due!.all({ hook, now, limit: room }) as DueDelivery[]) {
+          this.stmt.lease!.run(now + leaseMs, d.id);
+          out.push(d);
+        }
+      }
+      return out;
     }).immediate();
   }
   async releaseDeliveries(ids: string[]): Promise<void> {
@@ -316,8 +326,8 @@ export class SqliteStore implements Store {
   async setSetting(key: string, value: string): Promise<void> {
     this.stmt.setSetting!.run(key, value);
   }
-  async nextDueAt(): Promise<number | undefined> {
-    const r = this.stmt.nextDue!.get() as { at: number | null };
+  async nextDueAt(after: number): Promise<number | undefined> {
+    const r = this.stmt.nextDue!.get(after) as { at: number | null };
     return r.at ?? undefined;
   }
   async recordAttempt(a: AttemptInput, u: DeliveryUpdate | undefined): Promise<void> {
