@@ -49,7 +49,10 @@ await new Promise((r) => receiver.once('message', r));
 const ari = await startFakeAri();
 const apiPort = await freePort();
 const dataDir = mkdtempSync(join(tmpdir(), 'callhook-bench-'));
-const callhook = spawn(process.execPath, [join(here, '../dist/cli.js')], {
+// --profile DIR: callhook writes a V8 CPU profile there (open it in Chrome DevTools)
+const profileAt = process.argv.indexOf('--profile');
+const profile = profileAt > 0 ? ['--cpu-prof', '--cpu-prof-dir', process.argv[profileAt + 1]] : [];
+const callhook = spawn(process.execPath, [...profile, join(here, '../dist/cli.js')], {
   env: {
     PATH: process.env.PATH,
     CALLHOOK_ARI_URL: ari.url,
@@ -171,6 +174,7 @@ console.error(`[bench] drained ${drainStart} deliveries at ${drainRate}/s`);
 
 clearInterval(rssTimer);
 callhook.kill('SIGTERM');
+await new Promise((r) => callhook.once('exit', r));
 receiver.kill();
 await ari.close();
 

@@ -180,10 +180,14 @@ export class Dispatcher {
     return attempt;
   }
 
-  /** disables a webhook; its pending deliveries stay stored and go out once it is re-enabled */
-  private async disable(hook: Webhook, reason: string, now: number): Promise<void> {
-    await this.o.store.disableWebhook(hook.id, reason, now);
-    this.o.logger.warn({ webhook_id: hook.id, account_id: hook.account_id, reason }, 'webhook disabled');
+  /**
+   * disables a webhook; its pending deliveries stay stored and go out once it is re-enabled.
+   * With `collect` (too many failures, not 410) new events keep queueing for it meanwhile.
+   */
+  private async disable(hook: Webhook, reason: string, now: number, collect: boolean): Promise<void> {
+    if (await this.o.store.disableWebhook(hook.id, reason, now, collect)) {
+      this.o.logger.warn({ webhook_id: hook.id, account_id: hook.account_id, reason }, 'webhook disabled');
+    }
   }
 
   private async settle(d: DueDelivery, hook: Webhook, method: string, res: HttpResult): Promise<void> {
@@ -227,11 +231,11 @@ export class Dispatcher {
       { id: d.id, status, tries: tryNumber, next_at: nextAt, last_error: outcome === 'success' ? null : reason },
     );
     if (outcome === 'gone') {
-      await this.disable(hook, 'receiver answered 410 Gone', now);
+      await this.disable(hook, 'receiver answered 410 Gone', now, false);
     } else if (outcome !== 'success' && this.o.disableAfter > 0) {
       const failures = await this.o.store.failuresSince(hook.id, now - this.o.disableWindowMs);
       if (failures >= this.o.disableAfter) {
-        await this.disable(hook, `${failures} failed tries within ${Math.round(this.o.disableWindowMs / 1000)} s`, now);
+        await this.disable(hook, `${failures} failed tries within ${Math.round(this.o.disableWindowMs / 1000)} s`, now, true);
       }
     }
     if (status === 'failed') {

@@ -15,12 +15,12 @@ function filterMatches(filter: string, numbers: string[]): boolean {
 }
 
 /**
- * A hook wants an event when its type matches (or is `all`), it belongs to the event's
- * account (or to an ancestor with include_subaccounts), internal legs are wanted, and its
- * event_filter matches the calling or called number.
+ * Of the webhooks that collect events (the store's activeWebhooks), a hook wants an event when
+ * its type matches (or is `all`), it belongs to the event's account (or to an ancestor with
+ * include_subaccounts), internal legs are wanted, and its event_filter matches the calling or
+ * called number.
  */
 export function hookWants(hook: Webhook, ev: CallEvent): boolean {
-  if (!hook.enabled) return false;
   if (hook.hook !== 'all' && hook.hook !== ev.hookEvent) return false;
   if (hook.account_id !== ev.accountId && !hook.include_subaccounts) return false;
   if (ev.leg.isInternal && !hook.include_internal_legs) return false;

@@ -145,14 +145,22 @@ export interface Store {
   createWebhook(hook: Webhook): Promise<void>;
   getWebhook(accountId: string, id: string): Promise<Webhook | undefined>;
   listWebhooks(accountId: string, page: Page): Promise<PageResult<Webhook>>;
+  /** saves a webhook; when that enables it, its pending deliveries fall due now */
   updateWebhook(hook: Webhook): Promise<void>;
   deleteWebhook(accountId: string, id: string): Promise<boolean>;
-  /** enabled webhooks of these accounts (for matching events) */
+  /**
+   * the webhooks of these accounts that collect events: the enabled ones, and those callhook
+   * disabled after failures (their deliveries wait for the re-enable)
+   */
   activeWebhooks(accountIds: string[]): Promise<Webhook[]>;
   /** loads a webhook by id alone (dispatcher) */
   webhookById(id: string): Promise<Webhook | undefined>;
-  disableWebhook(id: string, reason: string, at: number): Promise<void>;
-  /** re-enables every disabled webhook of an account; returns how many */
+  /**
+   * disables an enabled webhook; with `collect` it goes on collecting events (auto-disable after
+   * failures) until it is re-enabled or edited while disabled. False if it was not enabled.
+   */
+  disableWebhook(id: string, reason: string, at: number, collect?: boolean): Promise<boolean>;
+  /** re-enables every disabled webhook of an account, its pending deliveries due now; returns how many */
   reenableWebhooks(accountId: string, at: number): Promise<number>;
 
   /* outbox */

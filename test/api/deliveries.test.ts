@@ -39,7 +39,7 @@ const until = async (cond: () => Promise<boolean> | boolean, ms = 5000) => {
 
 describe('auto-disable', () => {
   beforeEach(() => start('3'));
-  it('disables a failing webhook, keeps its pending deliveries, and sends them all once re-enabled', async () => {
+  it('disables a failing webhook, keeps collecting its events, and sends them all once re-enabled', async () => {
     receiver.respond = () => ({ status: 500 });
     const h = await hook({ uri: receiver.url('/crm'), retries: 10 });
     ari.send(...loadFixture('dial_answered.jsonl'));
@@ -49,15 +49,27 @@ describe('auto-disable', () => {
     const pending = await deliveries(h.id, 'pending');
     expect(pending.length).toBe(8);
     const tries = receiver.requests.length;
+    // a call during the outage is kept for the webhook too, and nothing is sent meanwhile
+    ari.send(...loadFixture('ivr_answered.jsonl'));
+    await until(async () => (await deliveries(h.id, 'pending')).length === 11);
     await new Promise((r) => setTimeout(r, 300));
     expect(receiver.requests.length).toBe(tries);
 
     receiver.respond = () => ({ status: 200 });
     const patched = await run.api('PATCH', `${base}/${h.id}`, token, { data: { enabled: true } });
     expect(patched.json.data).toMatchObject({ enabled: true, disabled_reason: null });
-    await until(async () => (await deliveries(h.id, 'succeeded')).length === 8);
+    await until(async () => (await deliveries(h.id, 'succeeded')).length === 11);
     const delivered = new Set(receiver.requests.filter((r) => r.at > 0).map((r) => JSON.parse(r.body).event_id));
-    expect(delivered.size).toBe(8);
+    expect(delivered.size).toBe(11);
+  });
+
+  it('a webhook its owner disabled collects nothing', async () => {
+    const h = await hook({ uri: receiver.url('/crm') });
+    await run.api('PATCH', `${base}/${h.id}`, token, { data: { enabled: false } });
+    const other = await hook({ uri: receiver.url('/other') });
+    ari.send(...loadFixture('ivr_answered.jsonl'));
+    await until(async () => (await deliveries(other.id, 'succeeded')).length === 3);
+    expect(await deliveries(h.id)).toEqual([]);
   });
 
   it('bulk re-enable also releases what was kept', async () => {

@@ -31,9 +31,6 @@ describe('hookWants', () => {
     expect(hookWants(webhook('h', 'a1', { hook: 'channel_answer' }), ev())).toBe(false);
     expect(hookWants(webhook('h', 'a1', { hook: 'all' }), ev({}, 'channel_destroy'))).toBe(true);
   });
-  it('skips disabled hooks', () => {
-    expect(hookWants(webhook('h', 'a1', { enabled: false }), ev())).toBe(false);
-  });
   it('delivers internal legs only to hooks that ask for them', () => {
     expect(hookWants(webhook('h', 'a1'), ev({ isInternal: true }))).toBe(false);
     expect(hookWants(webhook('h', 'a1', { include_internal_legs: true }), ev({ isInternal: true }))).toBe(true);

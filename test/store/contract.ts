@@ -109,12 +109,28 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     });
 
     it('disables and re-enables webhooks', async () => {
-      await store.disableWebhook('h1', 'too many failures', 7);
+      expect(await store.disableWebhook('h1', 'receiver answered 410 Gone', 7)).toBe(true);
+      expect(await store.disableWebhook('h1', 'again', 7)).toBe(false);
       expect(await store.activeWebhooks(['a1'])).toEqual([]);
-      expect((await store.webhookById('h1'))!.disabled_reason).toBe('too many failures');
+      expect((await store.webhookById('h1'))!.disabled_reason).toBe('receiver answered 410 Gone');
       expect(await store.reenableWebhooks('a1', 8)).toBe(1);
       expect((await store.activeWebhooks(['a1'])).map((h) => h.id)).toEqual(['h1']);
       expect((await store.webhookById('h1'))!.disabled_reason).toBeNull();
+    });
+
+    it('a webhook disabled after failures collects events until re-enabled or disabled by its owner', async () => {
+      await store.disableWebhook('h1', '6 failed tries within 60 s', 7, true);
+      expect((await store.activeWebhooks(['a1'])).map((h) => h.id)).toEqual(['h1']);
+      await store.insertEvents([{ event: event('e1', 'leg1'), webhookIds: ['h1'] }]);
+      expect(await store.claimDeliveries(Date.now() + 1000, 10, 60_000)).toEqual([]);
+      // edited while disabled, reason kept: still collecting
+      const h = (await store.webhookById('h1'))!;
+      await store.updateWebhook({ ...h, uri: 'http://127.0.0.1:9/fixed', updated: 8 });
+      expect(await store.activeWebhooks(['a1'])).toHaveLength(1);
+      // the owner disables it (no reason): it stops collecting
+      await store.updateWebhook({ ...h, disabled_reason: null, updated: 9 });
+      expect(await store.activeWebhooks(['a1'])).toEqual([]);
+      expect(await store.countPending()).toBe(1);
     });
 
     it('stores an event once, with one delivery per hook', async () => {
@@ -165,8 +181,23 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(await store.nextDueAt(later)).toBeUndefined();
       await store.disableWebhook('h1', 'x', 1);
       expect(await store.claimDeliveries(later, 10, 60_000)).toEqual([]);
-      await store.reenableWebhooks('a1', 2);
-      expect((await store.claimDeliveries(later, 10, 60_000))[0]).toMatchObject({ id: d!.id, tries: 1 });
+      // re-enabled: what waited for its backoff is due at once
+      const reenabled = Date.now();
+      await store.reenableWebhooks('a1', reenabled);
+      expect((await store.claimDeliveries(reenabled, 10, 60_000))[0]).toMatchObject({ id: d!.id, tries: 1 });
+    });
+
+    it('enabling a webhook by editing it makes its waiting deliveries due now', async () => {
+      await store.insertEvents([{ event: event('e1', 'legA'), webhookIds: ['h1'] }]);
+      const [d] = await store.claimDeliveries(Date.now() + 1000, 10, 60_000);
+      await store.recordAttempt(attempt(d!.id, Date.now()), { id: d!.id, status: 'pending', tries: 1, next_at: Date.now() + 3_600_000, last_error: 'HTTP 503' });
+      await store.disableWebhook('h1', '6 failed tries within 60 s', 1, true);
+      const h = (await store.webhookById('h1'))!;
+      const now = Date.now();
+      await store.updateWebhook({ ...h, uri: 'http://127.0.0.1:9/other', updated: now });
+      expect(await store.nextDueAt(now)).toBeGreaterThan(now + 3_000_000); // still disabled: untouched
+      await store.updateWebhook({ ...h, enabled: true, disabled_reason: null, updated: now });
+      expect((await store.claimDeliveries(now, 10, 60_000)).map((x) => x.id)).toEqual([d!.id]);
     });
 
     it('claims at most the free slots of each webhook, all webhooks in turn', async () => {

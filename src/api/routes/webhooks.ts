@@ -117,8 +117,10 @@ export async function webhookRoutes(app: FastifyInstance, ctx: Ctx): Promise<voi
   const edit = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply, mode: 'replace' | 'patch') => {
     await ctx.auth.account(req, req.params.account_id);
     const existing = await find(req.params);
-    const hook: Webhook = { ...existing, ...validateWebhook(dataOf(req.body), mode), updated: Date.now() };
-    if (hook.enabled) hook.disabled_reason = null;
+    const changes = validateWebhook(dataOf(req.body), mode);
+    const hook: Webhook = { ...existing, ...changes, updated: Date.now() };
+    // enabled, or disabled by the client itself: no reason, and it stops collecting events
+    if (hook.enabled || changes.enabled === false) hook.disabled_reason = null;
     await store.updateWebhook(hook);
     if (hook.enabled && !existing.enabled) changed();
     return ok(reply, publicWebhook(hook));

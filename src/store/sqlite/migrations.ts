@@ -100,9 +100,8 @@ export const SQLITE_MIGRATIONS: string[] = [
     value TEXT NOT NULL
   );
   `,
-  /* 3: claim deliveries webhook by webhook */ `
+  /* 3: claim deliveries webhook by webhook; a webhook disabled after failures keeps collecting */ `
   CREATE INDEX deliveries_claim ON deliveries(webhook_id, status, next_at, seq);
-  CREATE INDEX deliveries_next ON deliveries(status, next_at);
-  DROP INDEX deliveries_due;
+  ALTER TABLE webhooks ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
   `,
 ];

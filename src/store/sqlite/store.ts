@@ -113,11 +113,11 @@ export class SqliteStore implements Store {
       webhookById: p(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?`),
       listWebhooks: p(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = ? AND id >= ? ORDER BY id LIMIT ?`),
       updateWebhook: p(
-        'UPDATE webhooks SET name = @name, uri = @uri, hook = @hook, http_verb = @http_verb, format = @format, retries = @retries, enabled = @enabled, custom_data = @custom_data, headers = @headers, event_filter = @event_filter, include_internal_legs = @include_internal_legs, include_subaccounts = @include_subaccounts, secret = @secret, disabled_reason = @disabled_reason, updated = @updated WHERE account_id = @account_id AND id = @id',
+        'UPDATE webhooks SET name = @name, uri = @uri, hook = @hook, http_verb = @http_verb, format = @format, retries = @retries, enabled = @enabled, custom_data = @custom_data, headers = @headers, event_filter = @event_filter, include_internal_legs = @include_internal_legs, include_subaccounts = @include_subaccounts, secret = @secret, disabled_reason = @disabled_reason, paused = CASE WHEN @enabled = 1 OR @disabled_reason IS NULL THEN 0 ELSE paused END, updated = @updated WHERE account_id = @account_id AND id = @id',
       ),
       deleteWebhook: p('DELETE FROM webhooks WHERE account_id = ? AND id = ?'),
-      disableWebhook: p('UPDATE webhooks SET enabled = 0, disabled_reason = ?, updated = ? WHERE id = ? AND enabled = 1'),
-      reenable: p('UPDATE webhooks SET enabled = 1, disabled_reason = NULL, updated = ? WHERE account_id = ? AND enabled = 0'),
+      disableWebhook: p('UPDATE webhooks SET enabled = 0, paused = ?, disabled_reason = ?, updated = ? WHERE id = ? AND enabled = 1'),
+      reenable: p('UPDATE webhooks SET enabled = 1, paused = 0, disabled_reason = NULL, updated = ? WHERE account_id = ? AND enabled = 0'),
       insertEvent: p(
         'INSERT OR IGNORE INTO events (id, account_id, hook_event, leg, call_id, payload, created) VALUES (@id, @account_id, @hook_event, @leg, @call_id, @payload, @created)',
       ),
@@ -125,6 +125,9 @@ export class SqliteStore implements Store {
         "INSERT OR IGNORE INTO deliveries (id, event_id, webhook_id, leg, status, tries, next_at, created, updated) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
       ),
       enabledHooks: p('SELECT id FROM webhooks WHERE enabled = 1'),
+      disabledOf: p('SELECT id FROM webhooks WHERE account_id = ? AND enabled = 0'),
+      // a re-enabled webhook's waiting deliveries go out now, not after their last backoff
+      sendNow: p("UPDATE deliveries SET next_at = @now WHERE webhook_id = @id AND status = 'pending' AND next_at > @now"),
       due: p(`
         SELECT d.id, d.event_id, d.webhook_id, d.tries, e.payload, e.hook_event, e.call_id
         FROM deliveries d
@@ -222,7 +225,11 @@ export class SqliteStore implements Store {
     return { items: rows.slice(0, page.limit), next_start_key: rows[page.limit]?.id };
   }
   async updateWebhook(h: Webhook): Promise<void> {
-    this.stmt.updateWebhook!.run(webhookParams(h));
+    this.db.transaction(() => {
+      const was = this.stmt.webhookById!.get(h.id) as Row | undefined;
+      this.stmt.updateWebhook!.run(webhookParams(h));
+      if (h.enabled && was?.enabled === 0) this.stmt.sendNow!.run({ now: h.updated, id: h.id });
+    })();
   }
   async deleteWebhook(accountId: string, id: string): Promise<boolean> {
     return this.stmt.deleteWebhook!.run(accountId, id).changes > 0;
@@ -231,15 +238,19 @@ export class SqliteStore implements Store {
     if (accountIds.length === 0) return [];
     const key = `active${accountIds.length}`;
     this.stmt[key] ??= this.db.prepare(
-      `SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE enabled = 1 AND account_id IN (${accountIds.map(() => '?').join(',')})`,
+      `SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE (enabled = 1 OR paused = 1) AND account_id IN (${accountIds.map(() => '?').join(',')})`,
     );
     return (this.stmt[key].all(...accountIds) as Row[]).map(toWebhook);
   }
-  async disableWebhook(id: string, reason: string, at: number): Promise<void> {
-    this.stmt.disableWebhook!.run(reason, at, id);
+  async disableWebhook(id: string, reason: string, at: number, collect = false): Promise<boolean> {
+    return this.stmt.disableWebhook!.run(collect ? 1 : 0, reason, at, id).changes > 0;
   }
   async reenableWebhooks(accountId: string, at: number): Promise<number> {
-    return this.stmt.reenable!.run(at, accountId).changes;
+    return this.db.transaction(() => {
+      const ids = this.stmt.disabledOf!.all(accountId) as { id: string }[];
+      for (const { id } of ids) this.stmt.sendNow!.run({ now: at, id });
+      return this.stmt.reenable!.run(at, accountId).changes;
+    })();
   }
 
   async insertEvents(items: { event: StoredEvent; webhookIds: string[] }[], legs?: LegChanges): Promise<number> {
