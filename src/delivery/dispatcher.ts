@@ -5,8 +5,8 @@
  * due query holds back later ones while an earlier one is pending).
  */
 import type { Logger } from 'pino';
-import type { AttemptInput, DueDelivery, Store } from '../store/store.js';
-import { encodeRequest } from '../events/encode.js';
+import type { AttemptInput, DeliveryUpdate, DueDelivery, Store } from '../store/store.js';
+import { encodeRequest, type EncodedRequest } from '../events/encode.js';
 import { withCustomData, type Payload } from '../events/payload.js';
 import type { Webhook } from '../hooks/model.js';
 import { classify, retryAfterMs, retryDelay, type RetryPolicy } from './retry.js';
@@ -15,7 +15,7 @@ import type { HttpResult, Sender } from './http.js';
 
 export type DispatcherStore = Pick<
   Store,
-  'claimDeliveries' | 'releaseDeliveries' | 'recordAttempt' | 'webhookById' | 'disableWebhook' | 'nextDueAt' | 'failuresSince'
+  'claimDeliveries' | 'releaseDeliveries' | 'recordAttempts' | 'webhookById' | 'disableWebhook' | 'nextDueAt' | 'failuresSince'
 >;
 
 export interface DispatcherOptions {
@@ -34,6 +34,20 @@ export interface DispatcherOptions {
   userAgent: string;
 }
 
+/** the request of a stored payload: a JSON body without custom_data goes out as it was stored */
+function encodeStored(hook: Webhook, stored: string): EncodedRequest {
+  if (hook.http_verb !== 'get' && hook.format === 'json' && Object.keys(hook.custom_data).length === 0) {
+    return { method: hook.http_verb === 'put' ? 'PUT' : 'POST', url: hook.uri, body: stored, contentType: 'application/json', signed: stored };
+  }
+  return encodeRequest(hook.uri, withCustomData(JSON.parse(stored) as Payload, hook.custom_data), hook.http_verb, hook.format);
+}
+
+interface Settled {
+  attempt: AttemptInput;
+  update?: DeliveryUpdate;
+  done: (err?: unknown) => void;
+}
+
 export class Dispatcher {
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly perHook = new Map<string, number>();
@@ -42,6 +56,8 @@ export class Dispatcher {
   private again = false;
   private stopped = true;
   private abandoned = false;
+  /** tries finished in this tick, written in one transaction (group commit) */
+  private settled: Settled[] = [];
 
   constructor(private readonly o: DispatcherOptions) {}
 
@@ -87,9 +103,13 @@ export class Dispatcher {
         if (free <= 0) break;
         const slots = (hook: string) => this.o.perHookConcurrency - (this.perHook.get(hook) ?? 0);
         const due = await this.o.store.claimDeliveries(Date.now(), free, this.o.leaseMs, slots);
+        // each webhook of the batch is read once
+        const hooks = new Map<string, Promise<Webhook | undefined>>();
         for (const d of due) {
           this.perHook.set(d.webhook_id, (this.perHook.get(d.webhook_id) ?? 0) + 1);
-          const p = this.deliver(d)
+          let hook = hooks.get(d.webhook_id);
+          if (!hook) hooks.set(d.webhook_id, (hook = this.o.store.webhookById(d.webhook_id)));
+          const p = this.deliver(d, hook)
             .catch((err: unknown) => this.o.logger.error({ err, delivery_id: d.id }, 'delivery failed unexpectedly'))
             .finally(() => {
               this.inflight.delete(d.id);
@@ -128,24 +148,23 @@ export class Dispatcher {
     this.timer.unref();
   }
 
-  private async deliver(d: DueDelivery): Promise<void> {
-    const hook = await this.o.store.webhookById(d.webhook_id);
+  private async deliver(d: DueDelivery, webhook: Promise<Webhook | undefined>): Promise<void> {
+    const hook = await webhook;
     if (!hook) return; // deleted meanwhile, and its deliveries with it
     if (!hook.enabled) return this.o.store.releaseDeliveries([d.id]); // disabled meanwhile: kept for later
-    const { method, res } = await this.send(hook, d.id, JSON.parse(d.payload) as Payload);
+    const { method, res } = await this.send(hook, d.id, d.account_id, encodeStored(hook, d.payload));
     // past the shutdown grace period the store may be closed: the delivery stays pending
     if (this.abandoned) return;
     await this.settle(d, hook, method, res);
   }
 
-  /** one signed request of a payload (custom_data merged) to a webhook */
-  private async send(hook: Webhook, deliveryId: string, base: Payload): Promise<{ method: string; res: HttpResult }> {
-    const req = encodeRequest(hook.uri, withCustomData(base, hook.custom_data), hook.http_verb, hook.format);
+  /** one signed request to a webhook */
+  private async send(hook: Webhook, deliveryId: string, accountId: string, req: EncodedRequest): Promise<{ method: string; res: HttpResult }> {
     const headers: Record<string, string> = {
       ...hook.headers,
       'user-agent': this.o.userAgent,
       'x-hook-id': hook.id,
-      'x-account-id': String(base.account_id ?? hook.account_id),
+      'x-account-id': accountId,
       ...signatureHeaders(hook.secret, deliveryId, Math.floor(Date.now() / 1000), req.signed),
     };
     return { method: req.method, res: await this.o.sender.send(req, headers) };
@@ -157,7 +176,8 @@ export class Dispatcher {
    */
   async sendTest(hook: Webhook, payload: Payload): Promise<AttemptInput> {
     const deliveryId = `test-${String(payload.event_id)}`;
-    const { method, res } = await this.send(hook, deliveryId, payload);
+    const req = encodeRequest(hook.uri, withCustomData(payload, hook.custom_data), hook.http_verb, hook.format);
+    const { method, res } = await this.send(hook, deliveryId, hook.account_id, req);
     const attempt: AttemptInput = {
       delivery_id: deliveryId,
       webhook_id: hook.id,
@@ -176,8 +196,30 @@ export class Dispatcher {
       reason: `test: ${res.status !== undefined ? `HTTP ${res.status}` : (res.error ?? 'request failed')}`,
       created: Date.now(),
     };
-    await this.o.store.recordAttempt(attempt, undefined);
+    await this.record(attempt);
     return attempt;
+  }
+
+  /**
+   * Records a try (and its delivery's outcome). The tries that finish within one tick of the
+   * event loop are written in one transaction: one commit for many requests.
+   */
+  private record(attempt: AttemptInput, update?: DeliveryUpdate): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.settled.push({ attempt, update, done: (err) => (err === undefined ? resolve() : reject(err)) });
+      if (this.settled.length === 1) setImmediate(() => void this.writeSettled());
+    });
+  }
+
+  private async writeSettled(): Promise<void> {
+    const batch = this.settled;
+    this.settled = [];
+    try {
+      await this.o.store.recordAttempts(batch.map(({ attempt, update }) => ({ attempt, update })));
+      for (const s of batch) s.done();
+    } catch (err) {
+      for (const s of batch) s.done(err);
+    }
   }
 
   /**
@@ -209,7 +251,7 @@ export class Dispatcher {
     else if (outcome === 'gone') reason = `${what}; the receiver is gone, webhook disabled`;
     else reason = `${what}; not retried`;
 
-    await this.o.store.recordAttempt(
+    await this.record(
       {
         delivery_id: d.id,
         webhook_id: hook.id,

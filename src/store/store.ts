@@ -46,6 +46,8 @@ export interface DueDelivery {
   payload: string;
   hook_event: string;
   call_id: string;
+  /** the account of the call (X-Account-ID) */
+  account_id: string;
 }
 
 export interface AttemptInput {
@@ -178,8 +180,8 @@ export interface Store {
   claimDeliveries(now: number, limit: number, leaseMs: number, slots?: (webhookId: string) => number): Promise<DueDelivery[]>;
   /** gives claimed deliveries back unsent */
   releaseDeliveries(ids: string[]): Promise<void>;
-  /** records a try and its delivery's outcome (releasing the lease), atomically; a test send has no delivery */
-  recordAttempt(attempt: AttemptInput, update: DeliveryUpdate | undefined): Promise<void>;
+  /** records tries and their deliveries' outcomes (releasing the leases) in one transaction; a test send has no delivery */
+  recordAttempts(items: { attempt: AttemptInput; update?: DeliveryUpdate }[]): Promise<void>;
   listAttempts(query: AttemptQuery): Promise<PageResult<Attempt>>;
   /** how many deliveries are pending */
   countPending(): Promise<number>;

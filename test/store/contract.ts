@@ -167,7 +167,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       // e2 waits while e1 is pending, even after e1's lease ran out (then e1 itself comes back)
       expect((await store.claimDeliveries(now + 120_000, 10, 60_000)).map((d) => d.event_id)).toEqual(['e1', 'e3']);
       const first = due[0]!;
-      await store.recordAttempt(attempt(first.id, now), { id: first.id, status: 'succeeded', tries: 1, next_at: now, last_error: null });
+      await store.recordAttempts([{ attempt: attempt(first.id, now), update: { id: first.id, status: 'succeeded', tries: 1, next_at: now, last_error: null } }]);
       expect((await store.claimDeliveries(now, 10, 60_000)).map((d) => d.event_id)).toEqual(['e2']);
     });
 
@@ -175,7 +175,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.insertEvents([{ event: event('e1', 'legA'), webhookIds: ['h1'] }]);
       const [d] = await store.claimDeliveries(Date.now() + 1000, 10, 60_000);
       const later = Date.now() + 60_000;
-      await store.recordAttempt(attempt(d!.id, Date.now()), { id: d!.id, status: 'pending', tries: 1, next_at: later, last_error: 'HTTP 500' });
+      await store.recordAttempts([{ attempt: attempt(d!.id, Date.now()), update: { id: d!.id, status: 'pending', tries: 1, next_at: later, last_error: 'HTTP 500' } }]);
       expect(await store.claimDeliveries(Date.now(), 10, 60_000)).toEqual([]);
       expect(await store.nextDueAt(Date.now())).toBe(later);
       expect(await store.nextDueAt(later)).toBeUndefined();
@@ -190,7 +190,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     it('enabling a webhook by editing it makes its waiting deliveries due now', async () => {
       await store.insertEvents([{ event: event('e1', 'legA'), webhookIds: ['h1'] }]);
       const [d] = await store.claimDeliveries(Date.now() + 1000, 10, 60_000);
-      await store.recordAttempt(attempt(d!.id, Date.now()), { id: d!.id, status: 'pending', tries: 1, next_at: Date.now() + 3_600_000, last_error: 'HTTP 503' });
+      await store.recordAttempts([{ attempt: attempt(d!.id, Date.now()), update: { id: d!.id, status: 'pending', tries: 1, next_at: Date.now() + 3_600_000, last_error: 'HTTP 503' } }]);
       await store.disableWebhook('h1', '6 failed tries within 60 s', 1, true);
       const h = (await store.webhookById('h1'))!;
       const now = Date.now();
@@ -214,8 +214,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       for (const [i, leg] of ['legA', 'legB', 'legC'].entries()) await store.insertEvents([{ event: event(`e${i}`, leg), webhookIds: ['h1'] }]);
       const now = Date.now() + 1000;
       const [a, b] = await store.claimDeliveries(now, 2, 60_000);
-      await store.recordAttempt(attempt(a!.id, now), { id: a!.id, status: 'failed', tries: 1, next_at: now, last_error: 'HTTP 404' });
-      await store.recordAttempt(attempt(b!.id, now), { id: b!.id, status: 'succeeded', tries: 1, next_at: now, last_error: null });
+      await store.recordAttempts([{ attempt: attempt(a!.id, now), update: { id: a!.id, status: 'failed', tries: 1, next_at: now, last_error: 'HTTP 404' } }]);
+      await store.recordAttempts([{ attempt: attempt(b!.id, now), update: { id: b!.id, status: 'succeeded', tries: 1, next_at: now, last_error: null } }]);
       const failed = await store.listDeliveries({ webhook_id: 'h1', status: 'failed', limit: 10 });
       expect(failed.items.map((d) => [d.id, d.status, d.last_error, d.hook_event])).toEqual([[a!.id, 'failed', 'HTTP 404', 'channel_create']]);
       expect((await store.listDeliveries({ webhook_id: 'h1', limit: 10 })).items).toHaveLength(3);
@@ -231,7 +231,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     });
 
     it('counts failed tries of a webhook in a window', async () => {
-      for (let i = 1; i <= 3; i++) await store.recordAttempt(attempt(`d${i}`, i * 1000), { id: `d${i}`, status: 'pending', tries: 1, next_at: 0, last_error: 'x' });
+      for (let i = 1; i <= 3; i++) await store.recordAttempts([{ attempt: attempt(`d${i}`, i * 1000), update: { id: `d${i}`, status: 'pending', tries: 1, next_at: 0, last_error: 'x' } }]);
       expect(await store.failuresSince('h1', 2000)).toBe(2);
       expect(await store.failuresSince('h2', 0)).toBe(0);
     });
@@ -240,7 +240,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.insertEvents([{ event: event('old', 'legA', 1), webhookIds: ['h1'] }]);
       await store.insertEvents([{ event: event('keep', 'legB', 1), webhookIds: ['h1'] }]);
       const [d] = await store.claimDeliveries(Date.now() + 1000, 1, 60_000);
-      await store.recordAttempt(attempt(d!.id, 5), { id: d!.id, status: 'succeeded', tries: 1, next_at: 0, last_error: null });
+      await store.recordAttempts([{ attempt: attempt(d!.id, 5), update: { id: d!.id, status: 'succeeded', tries: 1, next_at: 0, last_error: null } }]);
       const pruned = await store.prune(Date.now() + 10_000);
       expect(pruned).toEqual({ attempts: 1, deliveries: 1, events: 1 });
       expect((await store.listDeliveries({ webhook_id: 'h1', limit: 10 })).items.map((x) => x.event_id)).toEqual(['keep']);
@@ -258,7 +258,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
     it('lists attempts newest first, filtered by hook and time, paged', async () => {
       await store.createWebhook(webhook('h2', 'a1'));
-      for (let i = 1; i <= 5; i++) await store.recordAttempt(attempt(`d${i}`, i * 1000, i % 2 ? 'h1' : 'h2'), { id: `d${i}`, status: 'failed', tries: 1, next_at: 0, last_error: 'x' });
+      for (let i = 1; i <= 5; i++) await store.recordAttempts([{ attempt: attempt(`d${i}`, i * 1000, i % 2 ? 'h1' : 'h2'), update: { id: `d${i}`, status: 'failed', tries: 1, next_at: 0, last_error: 'x' } }]);
       const all = await store.listAttempts({ account_id: 'a1', limit: 2 });
       expect(all.items.map((a) => a.delivery_id)).toEqual(['d5', 'd4']);
       const next = await store.listAttempts({ account_id: 'a1', limit: 2, start_key: all.next_start_key });

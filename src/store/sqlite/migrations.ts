@@ -100,8 +100,16 @@ export const SQLITE_MIGRATIONS: string[] = [
     value TEXT NOT NULL
   );
   `,
-  /* 3: claim deliveries webhook by webhook; a webhook disabled after failures keeps collecting */ `
-  CREATE INDEX deliveries_claim ON deliveries(webhook_id, status, next_at, seq);
+  /*
+   * 3: the outbox indexes hold pending deliveries only (a finished delivery leaves them, and
+   * they stay small however long the history); claims go webhook by webhook; a webhook
+   * disabled after failures keeps collecting
+   */ `
+  DROP INDEX deliveries_due;
+  DROP INDEX deliveries_leg;
+  CREATE INDEX deliveries_pending_claim ON deliveries(webhook_id, next_at, seq) WHERE status = 'pending';
+  CREATE INDEX deliveries_pending_leg ON deliveries(webhook_id, leg, seq) WHERE status = 'pending';
+  CREATE INDEX deliveries_pending_next ON deliveries(next_at) WHERE status = 'pending';
   ALTER TABLE webhooks ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
   `,
 ];

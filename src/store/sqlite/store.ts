@@ -129,7 +129,7 @@ export class SqliteStore implements Store {
       // a re-enabled webhook's waiting deliveries go out now, not after their last backoff
       sendNow: p("UPDATE deliveries SET next_at = @now WHERE webhook_id = @id AND status = 'pending' AND next_at > @now"),
       due: p(`
-        SELECT d.id, d.event_id, d.webhook_id, d.tries, e.payload, e.hook_event, e.call_id
+        SELECT d.id, d.event_id, d.webhook_id, d.tries, e.payload, e.hook_event, e.call_id, e.account_id
         FROM deliveries d
         JOIN events e ON e.id = d.event_id
         WHERE d.webhook_id = @hook AND d.status = 'pending' AND d.next_at <= @now AND d.locked_until <= @now AND ${HEAD_OF_LEG}
@@ -341,10 +341,12 @@ export class SqliteStore implements Store {
     const r = this.stmt.nextDue!.get(after) as { at: number | null };
     return r.at ?? undefined;
   }
-  async recordAttempt(a: AttemptInput, u: DeliveryUpdate | undefined): Promise<void> {
+  async recordAttempts(items: { attempt: AttemptInput; update?: DeliveryUpdate }[]): Promise<void> {
     this.db.transaction(() => {
-      this.stmt.insertAttempt!.run(a);
-      if (u) this.stmt.updateDelivery!.run({ ...u, updated: a.created });
+      for (const { attempt, update } of items) {
+        this.stmt.insertAttempt!.run(attempt);
+        if (update) this.stmt.updateDelivery!.run({ ...update, updated: attempt.created });
+      }
     })();
   }
   async listAttempts(q: AttemptQuery): Promise<PageResult<Attempt>> {
