@@ -1,11 +1,11 @@
-// The benchmark's webhook receiver, a process of its own. Counts requests per path and the
-// latency from the ARI event (its BENCH_TS channel variable, set when the fake ARI sent it)
-// to receipt. Controlled over IPC: {cmd: 'stats' | 'reset' | 'down' | 'up' | 'samples'}.
+// The benchmark's webhook receiver, a process of its own. Counts requests per path and notes
+// when each webhook of /hook arrived (with its call_id and hook_event, for the latency).
+// Controlled over IPC: {cmd: 'stats' | 'reset' | 'down' | 'up' | 'samples'}.
 import { createServer } from 'node:http';
 
 const port = Number(process.argv[2]);
 let counts = {};
-let latencies = [];
+let arrivals = [];
 let samples = [];
 let server;
 
@@ -18,8 +18,9 @@ function listen() {
       counts[path] = (counts[path] ?? 0) + 1;
       if (path === '/hook') {
         const body = Buffer.concat(chunks).toString();
-        const ts = /"BENCH_TS":"(\d+)"/.exec(body);
-        if (ts) latencies.push(Date.now() - Number(ts[1]));
+        const callId = /"call_id":"([^"]*)"/.exec(body)?.[1];
+        const hookEvent = /"hook_event":"([^"]*)"/.exec(body)?.[1];
+        arrivals.push([Date.now(), callId, hookEvent]);
         if (samples.length < 5000) samples.push(body);
       }
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -33,11 +34,11 @@ function listen() {
 process.on('message', async (msg) => {
   switch (msg.cmd) {
     case 'stats':
-      process.send({ counts, latencies: msg.withLatencies ? latencies : undefined, rss: process.memoryUsage().rss });
+      process.send({ counts, arrivals: msg.withArrivals ? arrivals : undefined });
       break;
     case 'reset':
       counts = {};
-      latencies = [];
+      arrivals = [];
       process.send({ ok: true });
       break;
     case 'samples':

@@ -9,7 +9,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Agent, request } from 'undici';
-import { startFakeAri, ARI_EVENTS_PER_CALL, CALL_EVENTS_PER_CALL } from './ari.mjs';
+import { startFakeAri, legOf, triggerFrame, ARI_EVENTS_PER_CALL, CALL_EVENTS_PER_CALL } from './ari.mjs';
 
 const quick = process.argv.includes('--quick');
 const P = quick
@@ -139,12 +139,21 @@ console.error(`[bench] raw undici baseline ${baselineRate} requests/s`);
 // --- 3. latency at a fixed 1 000 ARI events/s ---------------------------------------------
 await ask({ cmd: 'reset' });
 const latencyCalls = Math.round((1000 * P.latencySeconds) / ARI_EVENTS_PER_CALL);
-await ari.stream(100_000, latencyCalls, 1000);
+const sentAt = new Map();
+await ari.stream(100_000, latencyCalls, 1000, sentAt);
 for (;;) {
   if ((await received('/hook')) >= latencyCalls * CALL_EVENTS_PER_CALL) break;
   await sleep(20);
 }
-const lat = (await ask({ cmd: 'stats', withLatencies: true })).latencies.sort((a, b) => a - b);
+// each webhook's latency: from the moment the ARI frame that caused it was sent to its receipt
+const lat = (await ask({ cmd: 'stats', withArrivals: true })).arrivals
+  .map(([at, callId, hookEvent]) => {
+    const l = legOf(callId);
+    const sent = l && sentAt.get(`${l.n}:${triggerFrame(l.leg, hookEvent)}`);
+    if (sent === undefined) throw new Error(`no ARI frame for ${callId} ${hookEvent}`);
+    return at - sent;
+  })
+  .sort((a, b) => a - b);
 const latency = { p50_ms: pct(lat, 50), p99_ms: pct(lat, 99), max_ms: lat[lat.length - 1], samples: lat.length };
 console.error(`[bench] latency at 1000 events/s: p50 ${latency.p50_ms} ms, p99 ${latency.p99_ms} ms, max ${latency.max_ms} ms`);
 const steadyRss = rssPeak.mb;
