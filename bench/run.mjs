@@ -13,7 +13,7 @@ import { startFakeAri, legOf, triggerFrame, ARI_EVENTS_PER_CALL, CALL_EVENTS_PER
 
 const quick = process.argv.includes('--quick');
 const P = quick
-  ? { calls: 600, latencySeconds: 4, backlogHooks: 20, backlogPending: 20_000 }
+  ? { calls: 2000, latencySeconds: 4, backlogHooks: 20, backlogPending: 20_000 }
   : { calls: 4000, latencySeconds: 20, backlogHooks: 20, backlogPending: 1_000_000 };
 const CONCURRENCY = 64;
 const ADMIN = 'bench-admin-token-0123456789abcdef';

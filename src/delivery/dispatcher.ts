@@ -94,37 +94,44 @@ export class Dispatcher {
     this.abandoned = true;
   }
 
+  /** claims and sends until nothing more is claimable, then sleeps until the next due time; a wake meanwhile goes round again */
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
       do {
         this.again = false;
-        const free = this.o.concurrency - this.inflight.size;
-        if (free <= 0) break;
-        const slots = (hook: string) => this.o.perHookConcurrency - (this.perHook.get(hook) ?? 0);
-        const due = await this.o.store.claimDeliveries(Date.now(), free, this.o.leaseMs, slots);
-        // each webhook of the batch is read once
-        const hooks = new Map<string, Promise<Webhook | undefined>>();
-        for (const d of due) {
-          this.perHook.set(d.webhook_id, (this.perHook.get(d.webhook_id) ?? 0) + 1);
-          let hook = hooks.get(d.webhook_id);
-          if (!hook) hooks.set(d.webhook_id, (hook = this.o.store.webhookById(d.webhook_id)));
-          const p = this.deliver(d, hook)
-            .catch((err: unknown) => this.o.logger.error({ err, delivery_id: d.id }, 'delivery failed unexpectedly'))
-            .finally(() => {
-              this.inflight.delete(d.id);
-              this.perHook.set(d.webhook_id, (this.perHook.get(d.webhook_id) ?? 1) - 1);
-              this.wake();
-            });
-          this.inflight.set(d.id, p);
-        }
+        await this.claim();
+        if (!this.again) await this.schedule();
       } while (this.again && !this.stopped);
-      await this.schedule();
     } catch (err) {
       this.o.logger.error({ err }, 'dispatcher could not read the outbox; retrying');
       this.arm(this.o.pollIntervalMs);
     } finally {
       this.pumping = false;
+    }
+  }
+
+  private async claim(): Promise<void> {
+    const free = this.o.concurrency - this.inflight.size;
+    // a claim scans the outbox: while requests are in flight, claim for a quarter of the
+    // slots at once rather than for each request that finishes
+    if (free <= 0 || (this.inflight.size > 0 && free < this.o.concurrency / 4)) return;
+    const slots = (hook: string) => this.o.perHookConcurrency - (this.perHook.get(hook) ?? 0);
+    const due = await this.o.store.claimDeliveries(Date.now(), free, this.o.leaseMs, slots);
+    // each webhook of the batch is read once
+    const hooks = new Map<string, Promise<Webhook | undefined>>();
+    for (const d of due) {
+      this.perHook.set(d.webhook_id, (this.perHook.get(d.webhook_id) ?? 0) + 1);
+      let hook = hooks.get(d.webhook_id);
+      if (!hook) hooks.set(d.webhook_id, (hook = this.o.store.webhookById(d.webhook_id)));
+      const p = this.deliver(d, hook)
+        .catch((err: unknown) => this.o.logger.error({ err, delivery_id: d.id }, 'delivery failed unexpectedly'))
+        .finally(() => {
+          this.inflight.delete(d.id);
+          this.perHook.set(d.webhook_id, (this.perHook.get(d.webhook_id) ?? 1) - 1);
+          this.wake();
+        });
+      this.inflight.set(d.id, p);
     }
   }
 
