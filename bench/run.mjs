@@ -4,7 +4,7 @@
 // its own; a fake ARI streams synthetic calls. In the same run a raw-undici baseline POSTs
 // the same payloads to the same receiver with the same concurrency.
 import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -66,6 +66,13 @@ const callhook = spawn(process.execPath, [...profile, join(here, '../dist/cli.js
   },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
+// however the benchmark ends (error, timeout's SIGTERM), its processes end with it
+process.on('exit', () => {
+  callhook.kill('SIGKILL');
+  receiver.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+process.on('SIGTERM', () => process.exit(1));
 const api = async (method, path, body) => {
   const res = await fetch(`http://127.0.0.1:${apiPort}${path}`, {
     method,
