@@ -52,7 +52,8 @@ const dataDir = mkdtempSync(join(tmpdir(), 'callhook-bench-'));
 // --profile DIR: callhook writes a V8 CPU profile there (open it in Chrome DevTools)
 const profileAt = process.argv.indexOf('--profile');
 const profile = profileAt > 0 ? ['--cpu-prof', '--cpu-prof-dir', process.argv[profileAt + 1]] : [];
-const callhook = spawn(process.execPath, [...profile, join(here, '../dist/cli.js')], {
+// the flags of `npm start` and the callhook command (a small young generation: see README)
+const callhook = spawn(process.execPath, ['--max-semi-space-size=4', ...profile, join(here, '../dist/cli.js')], {
   env: {
     PATH: process.env.PATH,
     CALLHOOK_ARI_URL: ari.url,

@@ -124,6 +124,8 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
       events_without_account: tracker.dropped,
       deliveries_in_flight: dispatcher.inFlight,
       deliveries_pending: await pendingCount(),
+      rss_mb: Math.round(process.memoryUsage.rss() / 2 ** 20),
+      heap_used_mb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
     }),
   });
   try {
