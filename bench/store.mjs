@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// The store's share of one webhook, measured apart from HTTP: `node bench/store.mjs` (after
+// `npm run build`). Stores N events with one delivery each (in transactions of 40, as ingest
+// group-commits them), then claims them 32 at a time and records each batch's tries as the
+// dispatcher does. Prints microseconds per webhook for each step.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteStore } from '../dist/store/sqlite/store.js';
+
+const N = 16_000;
+const dir = mkdtempSync(join(tmpdir(), 'callhook-store-bench-'));
+const store = new SqliteStore(join(dir, 'callhook.db'));
+const now = Date.now();
+await store.createAccount({ id: 'a', name: 'A', realm: null, parent_id: null, accountcodes: [], numbers: [], created: now, updated: now });
+await store.createWebhook({
+  id: 'h', account_id: 'a', name: 'h', uri: 'http://127.0.0.1:9/', hook: 'all', http_verb: 'post', format: 'json', retries: 3,
+  enabled: true, custom_data: {}, headers: {}, event_filter: null, include_internal_legs: false, include_subaccounts: false,
+  secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', disabled_reason: null, created: now, updated: now,
+});
+const payload = JSON.stringify({ hook_event: 'channel_create', filler: 'x'.repeat(900) });
+
+let t = performance.now();
+for (let b = 0; b < N / 40; b++) {
+  const items = [];
+  for (let i = 0; i < 40; i++) {
+    const n = b * 40 + i;
+    items.push({ event: { id: `e${n}`, account_id: 'a', hook_event: 'channel_create', leg: `leg${n >> 2}`, call_id: `c${n}`, payload, created: now }, webhookIds: ['h'] });
+  }
+  await store.insertEvents(items);
+}
+const ingest = performance.now() - t;
+
+let claim = 0;
+let record = 0;
+let sent = 0;
+for (;;) {
+  t = performance.now();
+  const due = await store.claimDeliveries(Date.now(), 32, 60_000);
+  claim += performance.now() - t;
+  if (due.length === 0) break;
+  sent += due.length;
+  const at = Date.now();
+  t = performance.now();
+  await store.recordAttempts(
+    due.map((d) => ({
+      attempt: {
+        delivery_id: d.id, webhook_id: 'h', account_id: 'a', event_id: d.event_id, hook_event: d.hook_event, call_id: d.call_id,
+        uri: 'http://127.0.0.1:9/', method: 'POST', status_code: 200, response_body: 'ok', duration_ms: 1, try_number: 1,
+        retries_left: 0, result: 'success', reason: 'HTTP 200', created: at,
+      },
+      update: { id: d.id, status: 'succeeded', tries: 1, next_at: at, last_error: null },
+    })),
+  );
+  record += performance.now() - t;
+}
+await store.close();
+rmSync(dir, { recursive: true, force: true });
+if (sent !== N) throw new Error(`claimed ${sent} of ${N}`);
+const us = (ms) => ((ms * 1000) / N).toFixed(1);
+console.log(`store per webhook (${N}): ingest ${us(ingest)} µs, claim ${us(claim)} µs, record ${us(record)} µs, total ${us(ingest + claim + record)} µs`);
