@@ -64,7 +64,8 @@ start() {
   rm -rf "$ROOT/etc/asterisk.callhook"
   mkdir -p "$ROOT/etc/asterisk.callhook"
   cp "$HERE"/conf/*.conf "$ROOT/etc/asterisk.callhook/"
-  mkdir -p "$ROOT/var/run/asterisk" "$ROOT/var/log/asterisk" "$ROOT/var/spool/asterisk" "$ROOT/var/lib/asterisk" "$ROOT/var/cache/asterisk"
+  # inside the root: its /var/run is an absolute link to /run, which from outside is the host's
+  chroot "$ROOT" mkdir -p /var/run/asterisk /var/log/asterisk /var/spool/asterisk /var/lib/asterisk /var/cache/asterisk
   rm -f "$ROOT/var/log/asterisk/messages"
   # Asterisk runs as the root's own asterisk user (root may lack the right to write others' files here)
   chroot "$ROOT" chown -R asterisk:asterisk /var/run/asterisk /var/log/asterisk /var/spool/asterisk /var/lib/asterisk /var/cache/asterisk /etc/asterisk.callhook
@@ -84,7 +85,7 @@ cli() {
 }
 
 stop() {
-  if [ -S "$ROOT/var/run/asterisk/asterisk.ctl" ]; then
+  if chroot "$ROOT" test -S /var/run/asterisk/asterisk.ctl 2>/dev/null; then
     cli "core stop now" >/dev/null 2>&1 || true
     for _ in $(seq 1 40); do pgrep -f "$ROOT/usr/sbin/asterisk|/usr/sbin/asterisk -C /etc/asterisk.callhook" >/dev/null || break; sleep 0.25; done
   fi

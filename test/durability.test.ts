@@ -54,6 +54,37 @@ afterEach(async () => {
   cleanup = [];
 });
 
+/** callhook as a real process on a fresh data directory; start() spawns it and waits for /health */
+async function callhookProcess(ari: FakeAri, extra: Record<string, string> = {}) {
+  const port = await freePort();
+  const env = {
+    PATH: process.env.PATH ?? '',
+    CALLHOOK_DATA_DIR: mkdtempSync(join(tmpdir(), 'callhook-durability-')),
+    CALLHOOK_PORT: String(port),
+    CALLHOOK_ARI_URL: ari.url,
+    CALLHOOK_ARI_USERNAME: ari.username,
+    CALLHOOK_ARI_PASSWORD: ari.password,
+    CALLHOOK_ADMIN_TOKEN: ADMIN,
+    CALLHOOK_ALLOW_TARGETS: '127.0.0.0/8',
+    LOG_LEVEL: 'silent',
+    ...extra,
+  };
+  const start = async (): Promise<ChildProcess> => {
+    const child = spawn(process.execPath, [new URL('../dist/cli.js', import.meta.url).pathname], { env, stdio: 'ignore' });
+    cleanup.push(() => void child.kill('SIGKILL'));
+    for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)); i++) {
+      if (i > 400) throw new Error('callhook did not start');
+      await sleep(10);
+    }
+    return child;
+  };
+  const api = (method: string, path: string, token: string, body?: unknown) =>
+    fetch(`http://127.0.0.1:${port}/api/v1${path}`, { method, headers: { 'x-auth-token': token, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(
+      (r) => r.json() as Promise<{ data: Record<string, string> }>,
+    );
+  return { start, api };
+}
+
 describe('crash safety', () => {
   it('SIGKILL at random moments loses nothing; repeats carry the same webhook-id', async () => {
     const frames = manyCalls(40);
@@ -66,49 +97,16 @@ describe('crash safety', () => {
     receiver.respond = (_r, n) => ({ status: 200, delayMs: n % 7 === 0 ? 20 : 0 });
     cleanup.push(() => ari.close(), () => receiver.close());
 
-    const dataDir = mkdtempSync(join(tmpdir(), 'callhook-kill-'));
-    const port = await freePort();
-    const env = {
-      PATH: process.env.PATH ?? '',
-      CALLHOOK_DATA_DIR: dataDir,
-      CALLHOOK_PORT: String(port),
-      CALLHOOK_ARI_URL: ari.url,
-      CALLHOOK_ARI_USERNAME: ari.username,
-      CALLHOOK_ARI_PASSWORD: ari.password,
-      CALLHOOK_ADMIN_TOKEN: ADMIN,
-      CALLHOOK_ALLOW_TARGETS: '127.0.0.0/8',
+    const callhook = await callhookProcess(ari, {
       CALLHOOK_TIMEOUT_MS: '1000',
       CALLHOOK_LEASE_MS: '1500',
       CALLHOOK_RETRY_BASE_MS: '50',
       CALLHOOK_RETRY_MAX_MS: '200',
       CALLHOOK_POLL_MS: '50',
-      LOG_LEVEL: 'silent',
-    };
-    let child: ChildProcess | undefined;
-    const start = async () => {
-      child = spawn(process.execPath, [new URL('../dist/cli.js', import.meta.url).pathname], { env, stdio: 'ignore' });
-      for (let i = 0; ; i++) {
-        const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
-        if (ok) return;
-        if (i > 400) throw new Error('callhook did not start');
-        await sleep(10);
-      }
-    };
-    cleanup.push(() => void child?.kill('SIGKILL'));
-
-    await start();
-    const token = (
-      await fetch(`http://127.0.0.1:${port}/api/v1/accounts`, {
-        method: 'POST',
-        headers: { 'x-auth-token': ADMIN, 'content-type': 'application/json' },
-        body: JSON.stringify({ data: { id: 'acme', name: 'Acme', accountcodes: ['acme'] } }),
-      }).then((r) => r.json() as Promise<{ data: { auth_token: string } }>)
-    ).data.auth_token;
-    await fetch(`http://127.0.0.1:${port}/api/v1/accounts/acme/webhooks`, {
-      method: 'PUT',
-      headers: { 'x-auth-token': token, 'content-type': 'application/json' },
-      body: JSON.stringify({ data: { uri: receiver.url('/crm'), hook: 'all', format: 'json', retries: 20 } }),
     });
+    let child = await callhook.start();
+    const token = (await callhook.api('POST', '/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'] } })).data.auth_token!;
+    await callhook.api('PUT', '/accounts/acme/webhooks', token, { data: { uri: receiver.url('/crm'), hook: 'all', format: 'json', retries: 20 } });
     // the PBX starts producing once the webhook exists (events stored before have no delivery)
     replayOnConnect(ari, frames);
     ari.dropClients();
@@ -117,9 +115,9 @@ describe('crash safety', () => {
     const kills = Array.from({ length: 5 }, () => 50 + Math.floor(Math.random() * 650));
     for (const after of kills) {
       await sleep(after);
-      child!.kill('SIGKILL');
-      await new Promise((r) => child!.once('exit', r));
-      await start();
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      child = await callhook.start();
     }
 
     const seen = () => new Set(receiver.requests.map((r) => JSON.parse(r.body).event_id as string));
@@ -130,7 +128,7 @@ describe('crash safety', () => {
       }
       await sleep(50);
     }
-    child!.kill('SIGTERM');
+    child.kill('SIGTERM');
 
     const byEvent = new Map<string, Set<string>>();
     for (const r of receiver.requests) {
@@ -150,32 +148,7 @@ describe('graceful shutdown', () => {
     const receiver = await Receiver.start();
     cleanup.push(() => ari.close(), () => receiver.close());
     receiver.respond = (_r, n) => ({ status: 200, delayMs: n === 0 ? 1000 : 0 });
-    const dataDir = mkdtempSync(join(tmpdir(), 'callhook-term-'));
-    const port = await freePort();
-    const env = {
-      PATH: process.env.PATH ?? '',
-      CALLHOOK_DATA_DIR: dataDir,
-      CALLHOOK_PORT: String(port),
-      CALLHOOK_ARI_URL: ari.url,
-      CALLHOOK_ARI_USERNAME: ari.username,
-      CALLHOOK_ARI_PASSWORD: ari.password,
-      CALLHOOK_ADMIN_TOKEN: ADMIN,
-      CALLHOOK_ALLOW_TARGETS: '127.0.0.0/8',
-      LOG_LEVEL: 'silent',
-    };
-    const start = async () => {
-      const child = spawn(process.execPath, [new URL('../dist/cli.js', import.meta.url).pathname], { env, stdio: 'ignore' });
-      cleanup.push(() => void child.kill('SIGKILL'));
-      for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)); i++) {
-        if (i > 400) throw new Error('callhook did not start');
-        await sleep(10);
-      }
-      return child;
-    };
-    const api = (method: string, path: string, token: string, body?: unknown) =>
-      fetch(`http://127.0.0.1:${port}/api/v1${path}`, { method, headers: { 'x-auth-token': token, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(
-        (r) => r.json() as Promise<{ data: Record<string, string> }>,
-      );
+    const { start, api } = await callhookProcess(ari);
     let child = await start();
     const token = (await api('POST', '/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'] } })).data.auth_token!;
     await api('PUT', '/accounts/acme/webhooks', token, { data: { uri: receiver.url('/crm'), hook: 'all', format: 'json' } });

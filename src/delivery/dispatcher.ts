@@ -42,6 +42,9 @@ function encodeStored(hook: Webhook, stored: string): EncodedRequest {
   return encodeRequest(hook.uri, withCustomData(JSON.parse(stored) as Payload, hook.custom_data), hook.http_verb, hook.format);
 }
 
+/** while requests are in flight, the least time between two claims for a few free slots */
+const CLAIM_PAUSE_MS = 5;
+
 interface Settled {
   attempt: AttemptInput;
   update?: DeliveryUpdate;
@@ -56,6 +59,7 @@ export class Dispatcher {
   private again = false;
   private stopped = true;
   private abandoned = false;
+  private claimedAt = 0;
   /** tries finished in this tick, written in one transaction (group commit) */
   private settled: Settled[] = [];
 
@@ -100,8 +104,10 @@ export class Dispatcher {
     try {
       do {
         this.again = false;
-        await this.claim();
-        if (!this.again) await this.schedule();
+        const claimed = await this.claim();
+        if (this.again) continue;
+        if (claimed) await this.schedule();
+        else this.arm(CLAIM_PAUSE_MS);
       } while (this.again && !this.stopped);
     } catch (err) {
       this.o.logger.error({ err }, 'dispatcher could not read the outbox; retrying');
@@ -111,11 +117,14 @@ export class Dispatcher {
     }
   }
 
-  private async claim(): Promise<void> {
+  /** claims what the free slots allow and sends it; false when it held back to claim more at once */
+  private async claim(): Promise<boolean> {
     const free = this.o.concurrency - this.inflight.size;
-    // a claim scans the outbox: while requests are in flight, claim for a quarter of the
-    // slots at once rather than for each request that finishes
-    if (free <= 0 || (this.inflight.size > 0 && free < this.o.concurrency / 4)) return;
+    if (free <= 0) return true;
+    // a claim scans the outbox: while requests are in flight and few slots are free, claim at
+    // most every CLAIM_PAUSE_MS rather than for each request that finishes
+    if (this.inflight.size > 0 && free < this.o.concurrency / 4 && Date.now() - this.claimedAt < CLAIM_PAUSE_MS) return false;
+    this.claimedAt = Date.now();
     const slots = (hook: string) => this.o.perHookConcurrency - (this.perHook.get(hook) ?? 0);
     const due = await this.o.store.claimDeliveries(Date.now(), free, this.o.leaseMs, slots);
     // each webhook of the batch is read once
@@ -133,6 +142,7 @@ export class Dispatcher {
         });
       this.inflight.set(d.id, p);
     }
+    return true;
   }
 
   /**
