@@ -43,6 +43,11 @@ export async function stopPbx(): Promise<void> {
   await pbx('stop');
 }
 
+/** Asterisk dies at once (SIGKILL): no hangup reaches ARI */
+export async function crashPbx(): Promise<void> {
+  await run('pkill', ['-9', '-f', '/usr/sbin/asterisk -C /etc/asterisk.callhook']).catch(() => undefined);
+}
+
 export async function startPbx(): Promise<void> {
   await pbx('start');
 }
