@@ -146,7 +146,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
   // retention: attempts, finished deliveries and their events older than CALLHOOK_RETENTION_DAYS
   const prune = () =>
     store.prune(Date.now() - config.retentionDays * 86_400_000).then(
-      (n) => (n.attempts || n.deliveries || n.events) && logger.info({ pruned: n }, 'pruned old delivery records'),
+      (n) => (n.expired || n.attempts || n.deliveries || n.events) && logger.info({ pruned: n }, 'pruned old delivery records'),
       (err: unknown) => logger.error({ err }, 'pruning failed'),
     );
   void prune();

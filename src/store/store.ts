@@ -99,6 +99,8 @@ export interface StoredLeg {
 }
 
 export interface PruneResult {
+  /** pending deliveries of disabled webhooks that passed the retention, now failed */
+  expired: number;
   attempts: number;
   deliveries: number;
   events: number;
@@ -194,7 +196,12 @@ export interface Store {
   retryDelivery(webhookId: string, deliveryId: string, now: number): Promise<boolean>;
   /** puts a webhook's failed deliveries created since `since` back to pending; returns how many */
   recoverDeliveries(webhookId: string, since: number, now: number): Promise<number>;
-  /** deletes attempts, finished deliveries and events without pending deliveries older than `before` */
+  /**
+   * Fails the pending deliveries older than `before` of webhooks that are disabled (so a
+   * receiver gone for good does not grow the outbox forever; `recover` can still re-send them),
+   * then deletes attempts, finished deliveries and events without pending deliveries older than
+   * `before`.
+   */
   prune(before: number): Promise<PruneResult>;
 
   /* call legs and settings */

@@ -1,5 +1,5 @@
 /** The store contract: every backend must pass these (run by sqlite.test.ts, later postgres). */
-import { beforeEach, afterEach, describe, expect, it } from 'vitest';
+import { beforeEach, afterEach, describe, expect, it, vi } from 'vitest';
 import type { Account, Store } from '../../src/store/store.js';
 import type { Webhook } from '../../src/hooks/model.js';
 
@@ -242,8 +242,27 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const [d] = await store.claimDeliveries(Date.now() + 1000, 1, 60_000);
       await store.recordAttempts([{ attempt: attempt(d!.id, 5), update: { id: d!.id, status: 'succeeded', tries: 1, next_at: 0, last_error: null } }]);
       const pruned = await store.prune(Date.now() + 10_000);
-      expect(pruned).toEqual({ attempts: 1, deliveries: 1, events: 1 });
+      expect(pruned).toEqual({ expired: 0, attempts: 1, deliveries: 1, events: 1 });
       expect((await store.listDeliveries({ webhook_id: 'h1', limit: 10 })).items.map((x) => x.event_id)).toEqual(['keep']);
+    });
+
+    it('fails the pending deliveries of a disabled webhook once they pass the retention; recover brings them back', async () => {
+      await store.createWebhook(webhook('h2', 'a1'));
+      const day = 86_400_000;
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        vi.setSystemTime(Date.now() - 40 * day); // stored 40 days ago
+        await store.insertEvents([{ event: event('e1', 'legA', 1), webhookIds: ['h1', 'h2'] }]);
+      } finally {
+        vi.useRealTimers();
+      }
+      await store.disableWebhook('h2', '6 failed tries within 60 s', 1, true);
+      expect(await store.prune(Date.now() - 50 * day)).toMatchObject({ expired: 0 }); // not old enough yet
+      expect(await store.prune(Date.now() - 30 * day)).toMatchObject({ expired: 1, deliveries: 0, events: 0 });
+      const [expired] = (await store.listDeliveries({ webhook_id: 'h2', limit: 10 })).items;
+      expect(expired).toMatchObject({ status: 'failed', last_error: expect.stringMatching(/^expired/) });
+      expect((await store.listDeliveries({ webhook_id: 'h1', status: 'pending', limit: 10 })).items).toHaveLength(1);
+      expect(await store.recoverDeliveries('h2', 0, Date.now())).toBe(1);
     });
 
     it('keeps call legs with the events, and settings', async () => {

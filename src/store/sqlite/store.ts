@@ -145,6 +145,9 @@ export class SqliteStore implements Store {
       recover: p(
         "UPDATE deliveries SET status = 'pending', next_at = @now, locked_until = 0, updated = @now WHERE webhook_id = @webhook_id AND status = 'failed' AND created >= @since",
       ),
+      expire: p(
+        "UPDATE deliveries SET status = 'failed', last_error = 'expired: its webhook stayed disabled past the retention', updated = @now WHERE status = 'pending' AND created < @before AND webhook_id IN (SELECT id FROM webhooks WHERE enabled = 0)",
+      ),
       pruneAttempts: p('DELETE FROM attempts WHERE created < ?'),
       pruneDeliveries: p("DELETE FROM deliveries WHERE status != 'pending' AND updated < ?"),
       pruneEvents: p('DELETE FROM events WHERE created < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)'),
@@ -319,6 +322,7 @@ export class SqliteStore implements Store {
   }
   async prune(before: number): Promise<PruneResult> {
     return this.db.transaction(() => ({
+      expired: this.stmt.expire!.run({ before, now: Date.now() }).changes,
       attempts: this.stmt.pruneAttempts!.run(before).changes,
       deliveries: this.stmt.pruneDeliveries!.run(before).changes,
       events: this.stmt.pruneEvents!.run(before).changes,
