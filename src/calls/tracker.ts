@@ -91,6 +91,11 @@ export interface TrackerOptions {
   accountVariable: string;
 }
 
+/** a channel Dial() created (dialplan app "AppDial") whose Dial event has not come yet */
+function awaitsDial(leg: Leg): boolean {
+  return leg.chan.dialplan?.app_name === 'AppDial' && leg.dialerId === undefined;
+}
+
 export class CallTracker {
   private readonly legs = new Map<string, Leg>();
   private readonly dirty = new Set<string>();
@@ -142,7 +147,9 @@ export class CallTracker {
     leg.seenAt = Date.now();
     switch (ev.type) {
       case 'ChannelStateChange':
-        this.ensureCreate(leg, ev, ts, out, true);
+        // a leg that Dial() calls waits for its Dial event, which names the caller (Asterisk may
+        // publish the phone's Ringing first); an answer cannot wait
+        if (ch.state === 'Up' || !awaitsDial(leg)) this.ensureCreate(leg, ev, ts, out, true);
         if (ch.state === 'Up' && leg.answeredMs === undefined) {
           leg.answeredMs = ts;
           this.emit(leg, 'channel_answer', ev, ts, out);

@@ -58,6 +58,21 @@ describe('CallTracker on recorded Asterisk 22 calls', () => {
     expect(bridges.map((b) => b.leg.otherLegCallId).sort()).toEqual(['005fcac4-dca8-4723-824a-742d9727d1b6', '1-11659@127.0.0.1']);
   });
 
+  it('a dialed leg that rings before its Dial event arrives still gets the caller in its create', () => {
+    // Asterisk publishes the Dial and the state change on different topics: seen in CI, the
+    // phone's Ringing came first
+    const events = loadFixture('dial_answered.jsonl') as unknown as AriEvent[];
+    const dial = events.findIndex((e) => e.type === 'Dial' && !e.dialstatus);
+    const ringing = events.findIndex((e) => e.type === 'ChannelStateChange' && e.channel?.state === 'Ringing');
+    expect(ringing).toBeGreaterThan(dial);
+    const [ring] = events.splice(ringing, 1);
+    events.splice(dial, 0, ring!);
+    const { out } = run(events);
+    const outbound = '1795531556.2';
+    expect(seq(out, outbound)).toEqual(['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy']);
+    expect(out.find((e) => e.leg.channelId === outbound)!.leg).toMatchObject({ otherLegCallId: '1-11659@127.0.0.1', fromNumber: '4930123456' });
+  });
+
   it('gives every event a stable, distinct id', () => {
     const a = run(loadFixture('dial_answered.jsonl')).out.map((e) => e.eventId);
     const b = run(loadFixture('dial_answered.jsonl')).out.map((e) => e.eventId);
