@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env node
 /** callhook: start the daemon from the environment (and CALLHOOK_CONFIG); stop on SIGTERM/SIGINT. */
 import { loadConfig } from './config.js';
 import { AppError } from './errors.js';
