@@ -106,6 +106,14 @@ const until = async (cond, label, ms = 600_000) => {
   }
 };
 const received = async (path) => (await ask({ cmd: 'stats' })).counts[path] ?? 0;
+/** waits until the receiver has got `n` webhooks since its last reset */
+const receivedAll = async (n, label, ms = 600_000) => {
+  const end = Date.now() + ms;
+  while ((await received('/hook')) < n) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${label}: ${await received('/hook')} of ${n} webhooks`);
+    await sleep(20);
+  }
+};
 
 // --- 1. ingest and end-to-end delivery at full speed --------------------------------------
 console.error(`[bench] ${P.calls} calls (${P.calls * ARI_EVENTS_PER_CALL} ARI events) at full speed`);
@@ -115,11 +123,7 @@ const streamed = await ari.stream(0, P.calls, 0);
 const ingestDone = await until((h) => h.ari_events_committed - base.ari_events_committed >= streamed.frames, 'ingest');
 const ingestMs = Date.now() - t0;
 const wantDelivered = P.calls * CALL_EVENTS_PER_CALL;
-for (;;) {
-  if ((await received('/hook')) >= wantDelivered) break;
-  if (Date.now() - t0 > 600_000) throw new Error('delivery timed out');
-  await sleep(20);
-}
+await receivedAll(wantDelivered, 'delivery');
 const deliverMs = Date.now() - t0;
 const ingestRate = Math.round(streamed.frames / (ingestMs / 1000));
 const deliverRate = Math.round(wantDelivered / (deliverMs / 1000));
@@ -149,10 +153,7 @@ await ask({ cmd: 'reset' });
 const latencyCalls = Math.round((1000 * P.latencySeconds) / ARI_EVENTS_PER_CALL);
 const sentAt = new Map();
 await ari.stream(100_000, latencyCalls, 1000, sentAt);
-for (;;) {
-  if ((await received('/hook')) >= latencyCalls * CALL_EVENTS_PER_CALL) break;
-  await sleep(20);
-}
+await receivedAll(latencyCalls * CALL_EVENTS_PER_CALL, 'the latency run');
 // each webhook's latency: from the moment the ARI frame that caused it was sent to its receipt
 const lat = (await ask({ cmd: 'stats', withArrivals: true })).arrivals
   .map(([at, callId, hookEvent]) => {
@@ -185,10 +186,7 @@ await ask({ cmd: 'reset' });
 await api('PATCH', '/api/v1/accounts/bench/webhooks', { data: { 're-enable': true } });
 const tDrain = Date.now();
 const drainStart = pendingHealth.deliveries_pending;
-while ((await received('/hook')) < drainStart) {
-  if (Date.now() - tDrain > 3_600_000) throw new Error('drain timed out');
-  await sleep(50);
-}
+await receivedAll(drainStart, 'the drain', 3_600_000);
 const drainRate = Math.round(drainStart / ((Date.now() - tDrain) / 1000));
 console.error(`[bench] drained ${drainStart} deliveries at ${drainRate}/s`);
 

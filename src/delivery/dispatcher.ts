@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { AttemptInput, DeliveryUpdate, DueDelivery, Store } from '../store/store.js';
-import { encodeRequest, type EncodedRequest } from '../events/encode.js';
+import { encodeRequest, jsonRequest, type EncodedRequest } from '../events/encode.js';
 import { withCustomData, type Payload } from '../events/payload.js';
 import type { Webhook } from '../hooks/model.js';
 import { classify, retryAfterMs, retryDelay, type RetryPolicy } from './retry.js';
@@ -34,12 +34,17 @@ export interface DispatcherOptions {
   userAgent: string;
 }
 
+/** a webhook's request for a payload, its custom_data merged */
+function requestFor(hook: Webhook, payload: Payload): EncodedRequest {
+  return encodeRequest(hook.uri, withCustomData(payload, hook.custom_data), hook.http_verb, hook.format);
+}
+
 /** the request of a stored payload: a JSON body without custom_data goes out as it was stored */
-function encodeStored(hook: Webhook, stored: string): EncodedRequest {
+function storedRequest(hook: Webhook, stored: string): EncodedRequest {
   if (hook.http_verb !== 'get' && hook.format === 'json' && Object.keys(hook.custom_data).length === 0) {
-    return { method: hook.http_verb === 'put' ? 'PUT' : 'POST', url: hook.uri, body: stored, contentType: 'application/json', signed: stored };
+    return jsonRequest(hook.uri, hook.http_verb, stored);
   }
-  return encodeRequest(hook.uri, withCustomData(JSON.parse(stored) as Payload, hook.custom_data), hook.http_verb, hook.format);
+  return requestFor(hook, JSON.parse(stored) as Payload);
 }
 
 /** while requests are in flight, the least time between two claims for a few free slots */
@@ -123,10 +128,11 @@ export class Dispatcher {
     if (free <= 0) return true;
     // a claim scans the outbox: while requests are in flight and few slots are free, claim at
     // most every CLAIM_PAUSE_MS rather than for each request that finishes
-    if (this.inflight.size > 0 && free < this.o.concurrency / 4 && Date.now() - this.claimedAt < CLAIM_PAUSE_MS) return false;
-    this.claimedAt = Date.now();
+    const now = Date.now();
+    if (this.inflight.size > 0 && free < this.o.concurrency / 4 && now - this.claimedAt < CLAIM_PAUSE_MS) return false;
+    this.claimedAt = now;
     const slots = (hook: string) => this.o.perHookConcurrency - (this.perHook.get(hook) ?? 0);
-    const due = await this.o.store.claimDeliveries(Date.now(), free, this.o.leaseMs, slots);
+    const due = await this.o.store.claimDeliveries(now, free, this.o.leaseMs, slots);
     // each webhook of the batch is read once
     const hooks = new Map<string, Promise<Webhook | undefined>>();
     for (const d of due) {
@@ -151,8 +157,6 @@ export class Dispatcher {
    */
   private async schedule(): Promise<void> {
     if (this.stopped) return;
-    // everything claimable now was claimed (or waits for a slot, and a finishing request wakes
-    // us): sleep until the next retry falls due, at most one poll interval (lease ends, clock)
     const now = Date.now();
     const next = await this.o.store.nextDueAt(now);
     this.arm(next === undefined ? this.o.pollIntervalMs : Math.min(this.o.pollIntervalMs, Math.max(5, next - now)));
@@ -169,7 +173,7 @@ export class Dispatcher {
     const hook = await webhook;
     if (!hook) return; // deleted meanwhile, and its deliveries with it
     if (!hook.enabled) return this.o.store.releaseDeliveries([d.id]); // disabled meanwhile: kept for later
-    const { method, res } = await this.send(hook, d.id, d.account_id, encodeStored(hook, d.payload));
+    const { method, res } = await this.send(hook, d.id, d.account_id, storedRequest(hook, d.payload));
     // past the shutdown grace period the store may be closed: the delivery stays pending
     if (this.abandoned) return;
     await this.settle(d, hook, method, res);
@@ -193,8 +197,7 @@ export class Dispatcher {
    */
   async sendTest(hook: Webhook, payload: Payload): Promise<AttemptInput> {
     const deliveryId = `test-${String(payload.event_id)}`;
-    const req = encodeRequest(hook.uri, withCustomData(payload, hook.custom_data), hook.http_verb, hook.format);
-    const { method, res } = await this.send(hook, deliveryId, hook.account_id, req);
+    const { method, res } = await this.send(hook, deliveryId, hook.account_id, requestFor(hook, payload));
     const attempt: AttemptInput = {
       delivery_id: deliveryId,
       webhook_id: hook.id,
@@ -232,7 +235,7 @@ export class Dispatcher {
     const batch = this.settled;
     this.settled = [];
     try {
-      await this.o.store.recordAttempts(batch.map(({ attempt, update }) => ({ attempt, update })));
+      await this.o.store.recordAttempts(batch);
       for (const s of batch) s.done();
     } catch (err) {
       for (const s of batch) s.done(err);

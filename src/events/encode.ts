@@ -34,17 +34,18 @@ export function formEncode(payload: Record<string, unknown>): string {
   return new URLSearchParams(out).toString();
 }
 
+/** a POST/PUT with a JSON body that is already serialised */
+export function jsonRequest(uri: string, verb: Exclude<HttpVerb, 'get'>, body: string): EncodedRequest {
+  return { method: verb === 'put' ? 'PUT' : 'POST', url: uri, body, contentType: 'application/json', signed: body };
+}
+
 export function encodeRequest(uri: string, payload: Payload, verb: HttpVerb, format: BodyFormat): EncodedRequest {
   if (verb === 'get') {
     const query = formEncode(payload);
     const url = query ? uri + (uri.includes('?') ? '&' : '?') + query : uri;
     return { method: 'GET', url, body: undefined, contentType: undefined, signed: query };
   }
-  const method = verb === 'put' ? 'PUT' : 'POST';
-  if (format === 'json') {
-    const body = JSON.stringify(payload);
-    return { method, url: uri, body, contentType: 'application/json', signed: body };
-  }
+  if (format === 'json') return jsonRequest(uri, verb, JSON.stringify(payload));
   const body = formEncode(payload);
-  return { method, url: uri, body, contentType: 'application/x-www-form-urlencoded', signed: body };
+  return { method: verb === 'put' ? 'PUT' : 'POST', url: uri, body, contentType: 'application/x-www-form-urlencoded', signed: body };
 }

@@ -125,9 +125,11 @@ export class SqliteStore implements Store {
         "INSERT OR IGNORE INTO deliveries (id, event_id, webhook_id, leg, status, tries, next_at, created, updated) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
       ),
       enabledHooks: p('SELECT id FROM webhooks WHERE enabled = 1'),
-      disabledOf: p('SELECT id FROM webhooks WHERE account_id = ? AND enabled = 0'),
       // a re-enabled webhook's waiting deliveries go out now, not after their last backoff
       sendNow: p("UPDATE deliveries SET next_at = @now WHERE webhook_id = @id AND status = 'pending' AND next_at > @now"),
+      sendNowOfDisabled: p(
+        "UPDATE deliveries SET next_at = @now WHERE status = 'pending' AND next_at > @now AND webhook_id IN (SELECT id FROM webhooks WHERE account_id = @account_id AND enabled = 0)",
+      ),
       due: p(`
         SELECT d.id, d.event_id, d.webhook_id, d.tries, e.payload, e.hook_event, e.call_id, e.account_id
         FROM deliveries d
@@ -250,8 +252,7 @@ export class SqliteStore implements Store {
   }
   async reenableWebhooks(accountId: string, at: number): Promise<number> {
     return this.db.transaction(() => {
-      const ids = this.stmt.disabledOf!.all(accountId) as { id: string }[];
-      for (const { id } of ids) this.stmt.sendNow!.run({ now: at, id });
+      this.stmt.sendNowOfDisabled!.run({ now: at, account_id: accountId });
       return this.stmt.reenable!.run(at, accountId).changes;
     })();
   }
