@@ -125,10 +125,10 @@ export class SqliteStore implements Store {
         "INSERT OR IGNORE INTO deliveries (id, event_id, webhook_id, leg, status, tries, next_at, created, updated) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
       ),
       enabledHooks: p('SELECT id FROM webhooks WHERE enabled = 1'),
-      // a re-enabled webhook's waiting deliveries go out now, not after their last backoff
-      sendNow: p("UPDATE deliveries SET next_at = @now WHERE webhook_id = @id AND status = 'pending' AND next_at > @now"),
-      sendNowOfDisabled: p(
-        "UPDATE deliveries SET next_at = @now WHERE status = 'pending' AND next_at > @now AND webhook_id IN (SELECT id FROM webhooks WHERE account_id = @account_id AND enabled = 0)",
+      // a re-enabled webhook's waiting deliveries go out now, not after their last backoff (run
+      // before the webhook is enabled: for one webhook, or every disabled one of an account)
+      sendNowIfDisabled: p(
+        "UPDATE deliveries SET next_at = @now WHERE status = 'pending' AND next_at > @now AND webhook_id IN (SELECT id FROM webhooks WHERE enabled = 0 AND (id = @id OR account_id = @account_id))",
       ),
       due: p(`
         SELECT d.id, d.event_id, d.webhook_id, d.tries, e.payload, e.hook_event, e.call_id, e.account_id
@@ -231,9 +231,8 @@ export class SqliteStore implements Store {
   }
   async updateWebhook(h: Webhook): Promise<void> {
     this.db.transaction(() => {
-      const was = this.stmt.webhookById!.get(h.id) as Row | undefined;
+      if (h.enabled) this.stmt.sendNowIfDisabled!.run({ now: h.updated, id: h.id, account_id: null });
       this.stmt.updateWebhook!.run(webhookParams(h));
-      if (h.enabled && was?.enabled === 0) this.stmt.sendNow!.run({ now: h.updated, id: h.id });
     })();
   }
   async deleteWebhook(accountId: string, id: string): Promise<boolean> {
@@ -252,7 +251,7 @@ export class SqliteStore implements Store {
   }
   async reenableWebhooks(accountId: string, at: number): Promise<number> {
     return this.db.transaction(() => {
-      this.stmt.sendNowOfDisabled!.run({ now: at, account_id: accountId });
+      this.stmt.sendNowIfDisabled!.run({ now: at, id: null, account_id: accountId });
       return this.stmt.reenable!.run(at, accountId).changes;
     })();
   }
