@@ -3,6 +3,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../threads.js';
 import type { Webhook } from '../../hooks/model.js';
 import type { LegChanges } from '../../calls/tracker.js';
 import type {
@@ -74,6 +76,11 @@ const HEAD_OF_LEG = `NOT EXISTS (
   SELECT 1 FROM deliveries p
   WHERE p.webhook_id = d.webhook_id AND p.leg = d.leg AND p.status = 'pending' AND p.seq < d.seq)`;
 
+/** the writer checkpoints itself only when the log grows past this many pages (the checkpointer stopped or fell behind) */
+const BACKSTOP_PAGES = 10_000;
+/** the checkpointer looks for new commits this often while the writer is busy, and when idle */
+const CHECKPOINT_MS = { busyMs: 5, idleMs: 50 };
+
 const WEBHOOK_COLUMNS =
   'id, account_id, name, uri, hook, http_verb, format, retries, enabled, custom_data, headers, event_filter, include_internal_legs, include_subaccounts, secret, disabled_reason, created, updated';
 
@@ -81,6 +88,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly stmt: Record<string, Database.Statement>;
   private claimRound = 0;
+  private readonly checkpointer: Worker | undefined;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -90,6 +98,14 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    if (file !== ':memory:') {
+      this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+      this.db.pragma(`journal_size_limit = ${64 * 2 ** 20}`);
+      this.checkpointer = startWorker(import.meta.url, 'checkpoint-worker', { file, ...CHECKPOINT_MS });
+      this.checkpointer.unref();
+      // without its checkpointer the writer checkpoints as SQLite does by default
+      this.checkpointer.on('error', () => this.db.open && this.db.pragma('wal_autocheckpoint = 1000'));
+    }
     const p = (sql: string) => this.db.prepare(sql);
     this.stmt = {
       insertAccount: p(
@@ -367,6 +383,13 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    const worker = this.checkpointer;
+    if (worker && worker.threadId !== -1) {
+      const exited = new Promise((r) => worker.once('exit', r));
+      worker.ref();
+      worker.postMessage('close');
+      await exited;
+    }
     if (this.db.open) this.db.close();
   }
 }

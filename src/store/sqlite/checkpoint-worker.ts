@@ -1,0 +1,35 @@
+/**
+ * The SQLite checkpointer (a worker thread): copies the write-ahead log into the database
+ * file on a connection of its own, so the thread that stores events and deliveries does not
+ * spend its time on it. PASSIVE: it waits for no reader and no writer. A few milliseconds
+ * apart while the writer commits (a small log keeps the writer fast), rarely when idle.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+
+const { file, busyMs, idleMs } = workerData as { file: string; busyMs: number; idleMs: number };
+const db = new Database(file);
+let version: unknown;
+let timer: NodeJS.Timeout;
+
+function round(): void {
+  // data_version changes when another connection has committed since this one last looked
+  const now = db.pragma('data_version', { simple: true });
+  const changed = now !== version;
+  version = now;
+  if (changed) {
+    try {
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // busy (the writer's own backstop checkpoint is running): the next round copies it
+    }
+  }
+  timer = setTimeout(round, changed ? busyMs : idleMs);
+}
+round();
+
+parentPort!.once('message', () => {
+  clearTimeout(timer);
+  db.close();
+  parentPort!.close();
+});
