@@ -10,8 +10,7 @@ import { AccountDirectory } from './calls/account.js';
 import { CallTracker } from './calls/tracker.js';
 import { Ingest } from './events/ingest.js';
 import { SqliteStore } from './store/sqlite/store.js';
-import { TargetGuard } from './delivery/guard.js';
-import { HttpSender } from './delivery/http.js';
+import { ThreadSender } from './delivery/thread-sender.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { buildApp } from './api/app.js';
 import { newToken } from './api/auth.js';
@@ -57,10 +56,10 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
   const accounts = new AccountDirectory(config.defaultAccount);
   accounts.load(await store.listAccounts());
 
-  const sender = new HttpSender({
+  const sender = new ThreadSender({
     connectTimeoutMs: config.delivery.connectTimeoutMs,
     timeoutMs: config.delivery.timeoutMs,
-    guard: new TargetGuard(config.allowTargets),
+    allowTargets: config.allowTargets,
     connections: config.delivery.perHookConcurrency,
   });
   const dispatcher = new Dispatcher({

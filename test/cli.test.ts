@@ -62,6 +62,11 @@ describe('callhook CLI', () => {
     expect(again.lines().some((l) => 'admin_token' in l)).toBe(false);
     const list = await fetch(`http://127.0.0.1:${port}/api/v1/accounts`, { headers: { 'x-auth-token': token } });
     expect(list.status).toBe(200);
+    // one process owns the data dir: a second one at the same time is refused, the first runs on
+    const third = start({ CALLHOOK_DATA_DIR: dataDir, CALLHOOK_PORT: String(await freePort()), CALLHOOK_ARI_URL: `http://127.0.0.1:${ariPort}` });
+    expect(await third.exited).toBe(1);
+    expect(third.lines().at(-1)).toMatchObject({ msg: 'callhook could not start', err: { message: expect.stringContaining('in use by another callhook process') } });
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
     again.child.kill('SIGINT');
     expect(await again.exited).toBe(0);
   });

@@ -176,8 +176,9 @@ export interface Store {
   /**
    * Claims pending deliveries due at `now` for `leaseMs`: oldest first, only the first pending
    * one of each (webhook, leg), none of a disabled webhook or already leased; at most
-   * `slots(webhook)` of one webhook. A process that dies holding a lease loses it when the lease
-   * expires, and the delivery is sent again.
+   * `slots(webhook)` of one webhook. A lease ends when its try is recorded, when it is released
+   * or when it runs out; a process that dies loses its leases (SQLite keeps them in the memory of
+   * the one process that owns the file, so then at once) and the deliveries are sent again.
    */
   claimDeliveries(now: number, limit: number, leaseMs: number, slots?: (webhookId: string) => number): Promise<DueDelivery[]>;
   /** gives claimed deliveries back unsent */

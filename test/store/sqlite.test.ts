@@ -21,6 +21,16 @@ describe('SQLite store on disk', () => {
     await b.close();
   });
 
+  it('is owned by one process at a time: a second opener is refused until the first closes', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'callhook-store-')), 'callhook.db');
+    const a = new SqliteStore(file);
+    expect(() => new SqliteStore(file)).toThrow(/in use by another callhook process/);
+    await a.close();
+    const b = new SqliteStore(file);
+    expect(await b.countPending()).toBe(0);
+    await b.close();
+  });
+
   it('copies the write-ahead log into the database file from its checkpointer thread', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'callhook-store-')), 'callhook.db');
     const store = new SqliteStore(file);

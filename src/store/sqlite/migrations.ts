@@ -112,4 +112,7 @@ export const SQLITE_MIGRATIONS: string[] = [
   CREATE INDEX deliveries_pending_next ON deliveries(next_at) WHERE status = 'pending';
   ALTER TABLE webhooks ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
   `,
+  /* 4: leases live in the memory of the process that owns the file (a claim writes nothing) */ `
+  ALTER TABLE deliveries DROP COLUMN locked_until;
+  `,
 ];

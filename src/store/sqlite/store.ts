@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../threads.js';
+import { AppError } from '../../errors.js';
 import type { Webhook } from '../../hooks/model.js';
 import type { LegChanges } from '../../calls/tracker.js';
 import type {
@@ -81,6 +82,24 @@ const BACKSTOP_PAGES = 10_000;
 /** the checkpointer looks for new commits this often while the writer is busy, and when idle */
 const CHECKPOINT_MS = { busyMs: 5, idleMs: 50 };
 
+/**
+ * One process owns a SQLite store (its delivery leases live in that process's memory): an
+ * exclusive lock on FILE.lock, held while the store is open and dropped by the OS when the
+ * process dies however it dies.
+ */
+function own(file: string): Database.Database {
+  const lock = new Database(`${file}.lock`, { timeout: 0 });
+  try {
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('CREATE TABLE IF NOT EXISTS owner (pid INTEGER NOT NULL); DELETE FROM owner;');
+    lock.prepare('INSERT INTO owner (pid) VALUES (?)').run(process.pid);
+    return lock;
+  } catch (err) {
+    lock.close();
+    throw new AppError('config', `${file} is in use by another callhook process (one process owns a SQLite store)`, { cause: err });
+  }
+}
+
 const WEBHOOK_COLUMNS =
   'id, account_id, name, uri, hook, http_verb, format, retries, enabled, custom_data, headers, event_filter, include_internal_legs, include_subaccounts, secret, disabled_reason, created, updated';
 
@@ -89,9 +108,15 @@ export class SqliteStore implements Store {
   private readonly stmt: Record<string, Database.Statement>;
   private claimRound = 0;
   private readonly checkpointer: Worker | undefined;
+  private readonly lock: Database.Database | undefined;
+  /** claimed deliveries → until when (leases are this process's: it owns the file) */
+  private readonly leases = new Map<string, number>();
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    if (file !== ':memory:') {
+      mkdirSync(dirname(file), { recursive: true });
+      this.lock = own(file);
+    }
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
@@ -150,18 +175,18 @@ export class SqliteStore implements Store {
         SELECT d.id, d.event_id, d.webhook_id, d.tries, e.payload, e.hook_event, e.call_id, e.account_id
         FROM deliveries d
         JOIN events e ON e.id = d.event_id
-        WHERE d.webhook_id = @hook AND d.status = 'pending' AND d.next_at <= @now AND d.locked_until <= @now AND ${HEAD_OF_LEG}
+        WHERE d.webhook_id = @hook AND d.status = 'pending' AND d.next_at <= @now AND ${HEAD_OF_LEG}
+          AND d.id NOT IN (SELECT value FROM json_each(@leased))
         ORDER BY d.next_at, d.seq
         LIMIT @limit`),
-      lease: p('UPDATE deliveries SET locked_until = ? WHERE id = ?'),
       nextDue: p("SELECT MIN(next_at) AS at FROM deliveries WHERE status = 'pending' AND next_at > ?"),
       countPending: p("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'"),
       failures: p("SELECT COUNT(*) AS n FROM attempts WHERE webhook_id = ? AND result = 'failure' AND created >= ?"),
       retryOne: p(
-        "UPDATE deliveries SET status = 'pending', next_at = @now, locked_until = 0, updated = @now WHERE webhook_id = @webhook_id AND id = @id AND status != 'pending'",
+        "UPDATE deliveries SET status = 'pending', next_at = @now, updated = @now WHERE webhook_id = @webhook_id AND id = @id AND status != 'pending'",
       ),
       recover: p(
-        "UPDATE deliveries SET status = 'pending', next_at = @now, locked_until = 0, updated = @now WHERE webhook_id = @webhook_id AND status = 'failed' AND created >= @since",
+        "UPDATE deliveries SET status = 'pending', next_at = @now, updated = @now WHERE webhook_id = @webhook_id AND status = 'failed' AND created >= @since",
       ),
       expire: p(
         "UPDATE deliveries SET status = 'failed', last_error = 'expired: its webhook stayed disabled past the retention', updated = @now WHERE status = 'pending' AND created < @before AND webhook_id IN (SELECT id FROM webhooks WHERE enabled = 0)",
@@ -175,7 +200,7 @@ export class SqliteStore implements Store {
       getSetting: p('SELECT value FROM settings WHERE key = ?'),
       setSetting: p('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       updateDelivery: p(
-        'UPDATE deliveries SET status = @status, tries = @tries, next_at = @next_at, last_error = @last_error, locked_until = 0, updated = @updated WHERE id = @id',
+        'UPDATE deliveries SET status = @status, tries = @tries, next_at = @next_at, last_error = @last_error, updated = @updated WHERE id = @id',
       ),
       insertAttempt: p(`
         INSERT INTO attempts (delivery_id, webhook_id, account_id, event_id, hook_event, call_id, uri, method, status_code, response_body, duration_ms, try_number, retries_left, result, reason, created)
@@ -288,6 +313,8 @@ export class SqliteStore implements Store {
     })();
   }
   async claimDeliveries(now: number, limit: number, leaseMs: number, slots?: (webhookId: string) => number): Promise<DueDelivery[]> {
+    for (const [id, until] of this.leases) if (until <= now) this.leases.delete(id);
+    const leased = JSON.stringify([...this.leases.keys()]);
     return this.db.transaction(() => {
       const hooks = (this.stmt.enabledHooks!.all() as { id: string }[]).map((r) => r.id);
       // start at a different webhook each time, so one busy webhook does not starve the rest
@@ -297,18 +324,16 @@ export class SqliteStore implements Store {
         const hook = hooks[(start + i) % hooks.length]!;
         const room = Math.min(limit - out.length, slots ? slots(hook) : limit);
         if (room <= 0) continue;
-        for (const d of this.stmt.due!.all({ hook, now, limit: room }) as DueDelivery[]) {
-          this.stmt.lease!.run(now + leaseMs, d.id);
+        for (const d of this.stmt.due!.all({ hook, now, limit: room, leased }) as DueDelivery[]) {
+          this.leases.set(d.id, now + leaseMs);
           out.push(d);
         }
       }
       return out;
-    }).immediate();
+    })();
   }
   async releaseDeliveries(ids: string[]): Promise<void> {
-    this.db.transaction(() => {
-      for (const id of ids) this.stmt.lease!.run(0, id);
-    })();
+    for (const id of ids) this.leases.delete(id);
   }
   async countPending(): Promise<number> {
     return (this.stmt.countPending!.get() as { n: number }).n;
@@ -368,6 +393,7 @@ export class SqliteStore implements Store {
         if (update) this.stmt.updateDelivery!.run({ ...update, updated: attempt.created });
       }
     })();
+    for (const { update } of items) if (update) this.leases.delete(update.id);
   }
   async listAttempts(q: AttemptQuery): Promise<PageResult<Attempt>> {
     const where = ['account_id = ?'];
@@ -391,5 +417,6 @@ export class SqliteStore implements Store {
       await exited;
     }
     if (this.db.open) this.db.close();
+    if (this.lock?.open) this.lock.close();
   }
 }
