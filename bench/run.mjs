@@ -4,7 +4,7 @@
 // its own; a fake ARI streams synthetic calls. In the same run a raw-undici baseline POSTs
 // the same payloads to the same receiver with the same concurrency.
 import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -33,6 +33,29 @@ function rss(pid) {
   const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)[1]);
   return { rss_mb: Math.round(kb('VmRSS') / 1024), peak_mb: Math.round(kb('VmHWM') / 1024) };
 }
+
+/** CPU time (µs) a process has used, and per thread (Linux /proc; {} elsewhere) */
+function cpuOf(pid) {
+  const ticks = (stat) => {
+    const f = stat.split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100;
+  };
+  try {
+    const threads = {};
+    for (const t of readdirSync(`/proc/${pid}/task`)) threads[t === String(pid) ? 'main' : t] = ticks(readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8'));
+    return { total: ticks(readFileSync(`/proc/${pid}/stat`, 'utf8')), threads };
+  } catch {
+    return undefined;
+  }
+}
+/** µs of CPU per item between two cpuOf readings: the process, its main thread, its busiest other thread */
+function cpuPer(a, b, items) {
+  if (!a || !b) return undefined;
+  const per = (us) => Math.round(us / items);
+  const others = Object.keys(b.threads).filter((t) => t !== 'main').map((t) => b.threads[t] - (a.threads[t] ?? 0)).sort((x, y) => y - x);
+  return { total: per(b.total - a.total), main: per(b.threads.main - a.threads.main), busiest_other_thread: per(others[0] ?? 0) };
+}
+const selfCpu = () => { const u = process.cpuUsage(); return u.user + u.system; };
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
@@ -118,6 +141,7 @@ const receivedAll = async (n, label, ms = 600_000) => {
 // --- 1. ingest and end-to-end delivery at full speed --------------------------------------
 console.error(`[bench] ${P.calls} calls (${P.calls * ARI_EVENTS_PER_CALL} ARI events) at full speed`);
 const base = await health();
+const cpu0 = { callhook: cpuOf(callhook.pid), receiver: cpuOf(receiver.pid), bench: selfCpu() };
 const t0 = Date.now();
 const streamed = await ari.stream(0, P.calls, 0);
 const ingestDone = await until((h) => h.ari_events_committed - base.ari_events_committed >= streamed.frames, 'ingest');
@@ -125,6 +149,7 @@ const ingestMs = Date.now() - t0;
 const wantDelivered = P.calls * CALL_EVENTS_PER_CALL;
 await receivedAll(wantDelivered, 'delivery');
 const deliverMs = Date.now() - t0;
+const cpu1 = { callhook: cpuOf(callhook.pid), receiver: cpuOf(receiver.pid), bench: selfCpu() };
 const ingestRate = Math.round(streamed.frames / (ingestMs / 1000));
 const deliverRate = Math.round(wantDelivered / (deliverMs / 1000));
 console.error(`[bench] ingest ${ingestRate} ARI events/s, delivered ${deliverRate} webhooks/s (${ingestDone.events_stored} call events stored)`);
@@ -134,6 +159,7 @@ const { samples } = await ask({ cmd: 'samples' });
 const agent = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 30_000 });
 const baseUrl = `http://127.0.0.1:${receiverPort}/baseline`;
 let next = 0;
+const cpuB0 = { receiver: cpuOf(receiver.pid), bench: selfCpu() };
 const tb = Date.now();
 await Promise.all(
   Array.from({ length: CONCURRENCY }, async () => {
@@ -145,11 +171,21 @@ await Promise.all(
   }),
 );
 const baselineRate = Math.round(wantDelivered / ((Date.now() - tb) / 1000));
+const cpuB1 = { receiver: cpuOf(receiver.pid), bench: selfCpu() };
+// what one webhook costs in CPU (µs), end to end and in the baseline: on a machine whose cores
+// are all busy, these decide the rates
+const cpuPerWebhook = cpu0.callhook && {
+  callhook: cpuPer(cpu0.callhook, cpu1.callhook, wantDelivered),
+  receiver: cpuPer(cpu0.receiver, cpu1.receiver, wantDelivered).total,
+  fake_ari_and_bench: Math.round((cpu1.bench - cpu0.bench) / wantDelivered),
+  baseline_client: Math.round((cpuB1.bench - cpuB0.bench) / wantDelivered),
+  baseline_receiver: cpuPer(cpuB0.receiver, cpuB1.receiver, wantDelivered).total,
+};
 await agent.close();
 console.error(`[bench] raw undici baseline ${baselineRate} requests/s`);
 
 // --- 3. latency at a fixed 1 000 ARI events/s ---------------------------------------------
-await ask({ cmd: 'reset' });
+await ask({ cmd: 'reset', track: true });
 const latencyCalls = Math.round((1000 * P.latencySeconds) / ARI_EVENTS_PER_CALL);
 const sentAt = new Map();
 await ari.stream(100_000, latencyCalls, 1000, sentAt);
@@ -206,6 +242,7 @@ const result = {
   delivered_per_s: deliverRate,
   baseline_undici_per_s: baselineRate,
   delivered_vs_baseline: Number((deliverRate / baselineRate).toFixed(2)),
+  cpu_us_per_webhook: cpuPerWebhook,
   latency_at_1000_eps: latency,
   rss_peak_mb: finalRss.peak_mb,
   backlog: { pending: drainStart, rss_mb: backlogRss.rss_mb, rss_peak_mb: backlogRss.peak_mb, ingest_ari_events_per_s: backlogIngestRate, drain_per_s: drainRate, drain_vs_steady: Number((drainRate / deliverRate).toFixed(2)) },
@@ -224,6 +261,12 @@ const rows = [
   ['delivered webhooks/s (end to end)', deliverRate, '', ''],
   ['raw undici baseline (requests/s)', baselineRate, '', ''],
   ['delivered / baseline', result.delivered_vs_baseline, '>= 0.6', result.targets.delivered.met],
+  ...(cpuPerWebhook
+    ? [
+        ['CPU µs per webhook: callhook (main thread / busiest other)', `${cpuPerWebhook.callhook.total} (${cpuPerWebhook.callhook.main} / ${cpuPerWebhook.callhook.busiest_other_thread})`, '', ''],
+        ['CPU µs per webhook: raw undici client / receiver in the baseline', `${cpuPerWebhook.baseline_client} / ${cpuPerWebhook.baseline_receiver}`, '', ''],
+      ]
+    : []),
   ['latency p50 / p99 / max at 1 000 events/s (ms)', `${latency.p50_ms} / ${latency.p99_ms} / ${latency.max_ms}`, 'p99 < 10', result.targets.p99.met],
   ['RSS peak, steady (MB)', steadyRss, '', ''],
   [`RSS with ${drainStart} pending (MB)`, backlogRss.rss_mb, '< 200 at 1 000 000', result.targets.backlog_rss.met],

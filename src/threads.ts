@@ -9,5 +9,6 @@ import { Worker } from 'node:worker_threads';
 export function startWorker(from: string, name: string, workerData: unknown): Worker {
   const url = new URL(`./${name}.js`, from);
   if (from.endsWith('.ts')) url.pathname = url.pathname.replace(/\/src\/(?!.*\/src\/)/, '/dist/');
-  return new Worker(url, { workerData });
+  // a small young generation, as `npm start` gives the main thread (--max-semi-space-size=4)
+  return new Worker(url, { workerData, resourceLimits: { maxYoungGenerationSizeMb: 12 } });
 }

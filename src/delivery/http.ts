@@ -1,5 +1,9 @@
-/** Sends one webhook request with undici: keep-alive pool, connect + total timeouts, guarded targets. */
-import { Agent, request } from 'undici';
+/**
+ * Sends one webhook request with undici's dispatcher API (no response stream: the first bytes
+ * of the body are kept, the rest is not read): keep-alive pool, connect + total timeouts,
+ * guarded targets.
+ */
+import { Agent, type Dispatcher } from 'undici';
 import { isIP } from 'node:net';
 import type { EncodedRequest } from '../events/encode.js';
 import type { TargetGuard } from './guard.js';
@@ -21,8 +25,17 @@ export interface Sender {
 
 const BODY_KEEP = 1024;
 
+/** a webhook URL split for the dispatcher, with what the guard says of its host if it is an IP */
+interface Target {
+  origin: string;
+  path: string;
+  blocked: string | undefined;
+}
+
 export class HttpSender implements Sender {
   private readonly agent: Agent;
+  /** the few URLs webhooks have, parsed once */
+  private readonly targets = new Map<string, Target>();
 
   constructor(
     private readonly opts: { connectTimeoutMs: number; timeoutMs: number; guard: TargetGuard; connections: number },
@@ -36,41 +49,84 @@ export class HttpSender implements Sender {
     });
   }
 
-  async send(req: EncodedRequest, headers: Record<string, string>): Promise<HttpResult> {
-    const started = performance.now();
-    const done = (r: Omit<HttpResult, 'durationMs'>): HttpResult => ({ ...r, durationMs: Math.round(performance.now() - started) });
-    const host = new URL(req.url).hostname.replace(/^\[|\]$/g, '');
-    const blocked = isIP(host) ? this.opts.guard.check(host) : undefined;
-    if (blocked) return done({ status: undefined, retryAfter: undefined, body: '', error: blocked });
-    const signal = AbortSignal.timeout(this.opts.timeoutMs);
-    try {
-      const res = await request(req.url, {
-        method: req.method,
-        headers: req.contentType ? { ...headers, 'content-type': req.contentType } : headers,
-        body: req.body,
-        dispatcher: this.agent,
-        signal,
-      });
-      let body = '';
-      // keep the first bytes for the attempt log; stop reading a receiver that sends more
-      for await (const chunk of res.body) {
-        body += (chunk as Buffer).toString('utf8');
-        if (body.length >= BODY_KEEP) break;
-      }
-      const ra = res.headers['retry-after'];
-      return done({
-        status: res.statusCode,
-        retryAfter: Array.isArray(ra) ? ra[0] : ra,
-        body: body.slice(0, BODY_KEEP),
-        error: undefined,
-      });
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-      const reason = signal.aborted
-        ? `timeout after ${this.opts.timeoutMs} ms`
-        : [e.code ?? e.cause?.code, e.cause?.message ?? e.message].filter(Boolean).join(': ');
-      return done({ status: undefined, retryAfter: undefined, body: '', error: reason || 'request failed' });
+  private target(url: string): Target {
+    let t = this.targets.get(url);
+    if (!t) {
+      const u = new URL(url);
+      const host = u.hostname.replace(/^\[|\]$/g, '');
+      t = { origin: u.origin, path: u.pathname + u.search, blocked: isIP(host) ? this.opts.guard.check(host) : undefined };
+      if (this.targets.size >= 1000) this.targets.clear();
+      this.targets.set(url, t);
     }
+    return t;
+  }
+
+  send(req: EncodedRequest, headers: Record<string, string>): Promise<HttpResult> {
+    const started = performance.now();
+    return new Promise((resolve) => {
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (r: Omit<HttpResult, 'durationMs'>) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve({ ...r, durationMs: Math.round(performance.now() - started) });
+      };
+      const target = this.target(req.url);
+      if (target.blocked) return finish({ status: undefined, retryAfter: undefined, body: '', error: target.blocked });
+
+      let status: number | undefined;
+      let retryAfter: string | undefined;
+      let body = '';
+      let controller: Dispatcher.DispatchController | undefined;
+      let timedOut = false;
+      timer = setTimeout(() => {
+        timedOut = true;
+        controller?.abort(new Error('timeout'));
+      }, this.opts.timeoutMs);
+      const failed = (err: Error) => {
+        // a receiver that sends more than we keep: its answer is in, the rest is not read
+        if (status !== undefined && body.length >= BODY_KEEP) return finish({ status, retryAfter, body, error: undefined });
+        const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+        const reason = timedOut
+          ? `timeout after ${this.opts.timeoutMs} ms`
+          : [e.code ?? e.cause?.code, e.cause?.message ?? e.message].filter(Boolean).join(': ');
+        finish({ status: undefined, retryAfter: undefined, body: '', error: reason || 'request failed' });
+      };
+      try {
+        this.agent.dispatch(
+          {
+            origin: target.origin,
+            path: target.path,
+            method: req.method,
+            headers: req.contentType ? { ...headers, 'content-type': req.contentType } : headers,
+            body: req.body,
+          },
+          {
+            onRequestStart: (c) => {
+              controller = c;
+              if (timedOut) c.abort(new Error('timeout'));
+            },
+            onResponseStart: (_c, statusCode, h) => {
+              status = statusCode;
+              const ra = h['retry-after'];
+              retryAfter = Array.isArray(ra) ? ra[0] : ra;
+            },
+            onResponseData: (c, chunk) => {
+              body += chunk.toString('utf8');
+              if (body.length >= BODY_KEEP) {
+                body = body.slice(0, BODY_KEEP);
+                c.abort(new Error('response body not read past its first bytes'));
+              }
+            },
+            onResponseEnd: () => finish({ status, retryAfter, body, error: undefined }),
+            onResponseError: (_c, err) => failed(err),
+          },
+        );
+      } catch (err) {
+        failed(err as Error);
+      }
+    });
   }
 
   async close(): Promise<void> {

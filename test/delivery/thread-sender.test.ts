@@ -31,10 +31,20 @@ describe('ThreadSender (requests from a worker thread)', () => {
     expect(byPath['/busy']).toMatchObject({ method: 'PUT', body: '{"n":2}' });
   });
 
-  it('applies the target guard in the thread', async () => {
-    sender = new ThreadSender({ ...options, allowTargets: [] });
+  it('keeps the first 1024 bytes of a long answer and does not read the rest', async () => {
+    sender = new ThreadSender(options);
+    receiver.respond = () => ({ status: 200, body: 'é'.repeat(300_000) });
     const res = await sender.send(jsonRequest(receiver.url(), 'post', '{}'), {});
-    expect(res).toMatchObject({ status: undefined, error: expect.stringContaining('not allowed') });
+    expect(res).toMatchObject({ status: 200, error: undefined });
+    expect(res.body).toBe('é'.repeat(1024));
+  });
+
+  it('applies the target guard in the thread, to IP addresses and to names after DNS', async () => {
+    sender = new ThreadSender({ ...options, allowTargets: [] });
+    const byIp = await sender.send(jsonRequest(receiver.url(), 'post', '{}'), {});
+    expect(byIp).toMatchObject({ status: undefined, error: expect.stringContaining('not allowed') });
+    const byName = await sender.send(jsonRequest(receiver.url().replace('127.0.0.1', 'localhost'), 'post', '{}'), {});
+    expect(byName).toMatchObject({ status: undefined, error: expect.stringMatching(/ETARGETBLOCKED: .*not allowed/) });
     expect(receiver.requests).toHaveLength(0);
   });
 
