@@ -10,7 +10,6 @@ import { encodeRequest, jsonRequest, type EncodedRequest } from '../events/encod
 import { withCustomData, type Payload } from '../events/payload.js';
 import type { Webhook } from '../hooks/model.js';
 import { classify, retryAfterMs, retryDelay, type RetryPolicy } from './retry.js';
-import { signatureHeaders } from './sign.js';
 import type { HttpResult, Sender } from './http.js';
 
 export type DispatcherStore = Pick<
@@ -186,9 +185,8 @@ export class Dispatcher {
       'user-agent': this.o.userAgent,
       'x-hook-id': hook.id,
       'x-account-id': accountId,
-      ...signatureHeaders(hook.secret, deliveryId, Math.floor(Date.now() / 1000), req.signed),
     };
-    return { method: req.method, res: await this.o.sender.send(req, headers) };
+    return { method: req.method, res: await this.o.sender.send(req, headers, { secret: hook.secret, id: deliveryId }) };
   }
 
   /**

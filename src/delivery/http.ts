@@ -7,6 +7,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { isIP } from 'node:net';
 import type { EncodedRequest } from '../events/encode.js';
 import type { TargetGuard } from './guard.js';
+import { signatureHeaders } from './sign.js';
 
 export interface HttpResult {
   status: number | undefined;
@@ -18,8 +19,15 @@ export interface HttpResult {
   durationMs: number;
 }
 
+/** what a request is signed with (Standard Webhooks): the webhook's secret and the message id */
+export interface Signing {
+  secret: string;
+  id: string;
+}
+
 export interface Sender {
-  send(req: EncodedRequest, headers: Record<string, string>): Promise<HttpResult>;
+  /** sends one request; with `sign` it carries the signature headers, timestamped as it goes out */
+  send(req: EncodedRequest, headers: Record<string, string>, sign?: Signing): Promise<HttpResult>;
   close(): Promise<void>;
 }
 
@@ -61,7 +69,7 @@ export class HttpSender implements Sender {
     return t;
   }
 
-  send(req: EncodedRequest, headers: Record<string, string>): Promise<HttpResult> {
+  send(req: EncodedRequest, headers: Record<string, string>, sign?: Signing): Promise<HttpResult> {
     const started = performance.now();
     return new Promise((resolve) => {
       let done = false;
@@ -99,7 +107,11 @@ export class HttpSender implements Sender {
             origin: target.origin,
             path: target.path,
             method: req.method,
-            headers: req.contentType ? { ...headers, 'content-type': req.contentType } : headers,
+            headers: {
+              ...headers,
+              ...(req.contentType && { 'content-type': req.contentType }),
+              ...(sign && signatureHeaders(sign.secret, sign.id, Math.floor(Date.now() / 1000), req.signed)),
+            },
             body: req.body,
           },
           {

@@ -1,6 +1,6 @@
 /**
  * The sending thread: runs the HttpSender for the dispatcher (see thread-sender.ts). Takes
- * batches of [id, request, headers], answers with batches of [id, result].
+ * batches of [id, request, headers, signing], answers with batches of [id, result].
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { TargetGuard } from './guard.js';
@@ -22,8 +22,8 @@ parentPort!.on('message', (msg: SendJob[] | 'close') => {
     void sender.close().finally(() => parentPort!.close());
     return;
   }
-  for (const [id, req, headers] of msg) {
-    void sender.send(req, headers).then((res) => {
+  for (const [id, req, headers, sign] of msg) {
+    void sender.send(req, headers, sign).then((res) => {
       // the results of one turn of this thread's loop go back in one message
       if (done.push([id, res]) === 1) setImmediate(answer);
     });

@@ -1,14 +1,15 @@
 /**
  * A Sender whose HTTP requests run in a worker thread (send-worker.ts): the thread that
- * follows ARI and writes the store keeps its time for that. Requests and results cross in
- * batches, one message per turn of the event loop each way. Should the thread die, the
+ * follows ARI and writes the store keeps its time for that (the signing happens there too).
+ * Requests and results cross in batches: one message for the requests sent from one task,
+ * one for the results of one turn of the thread's event loop. Should the thread die, the
  * requests it held fail (and are retried like any failed try) and a new thread takes over.
  */
 import type { Worker } from 'node:worker_threads';
 import type { EncodedRequest } from '../events/encode.js';
 import { startWorker } from '../threads.js';
 import { TargetGuard } from './guard.js';
-import type { HttpResult, Sender } from './http.js';
+import type { HttpResult, Sender, Signing } from './http.js';
 
 export interface ThreadSenderOptions {
   connectTimeoutMs: number;
@@ -18,7 +19,7 @@ export interface ThreadSenderOptions {
   allowTargets: string[];
 }
 
-export type SendJob = [id: number, req: EncodedRequest, headers: Record<string, string>];
+export type SendJob = [id: number, req: EncodedRequest, headers: Record<string, string>, sign: Signing | undefined];
 
 export class ThreadSender implements Sender {
   private worker: Worker;
@@ -53,14 +54,14 @@ export class ThreadSender implements Sender {
     return worker;
   }
 
-  send(req: EncodedRequest, headers: Record<string, string>): Promise<HttpResult> {
+  send(req: EncodedRequest, headers: Record<string, string>, sign?: Signing): Promise<HttpResult> {
     return new Promise((resolve) => {
       const id = this.nextId++;
       // a request in flight keeps the process alive, as a socket of its own would
       if (this.waiting.size === 0) this.worker.ref();
       this.waiting.set(id, resolve);
-      // the requests of one turn of the event loop go to the thread in one message
-      if (this.queue.push([id, req, headers]) === 1) setImmediate(() => this.flush());
+      // the requests sent from one task (a claimed batch) go to the thread in one message
+      if (this.queue.push([id, req, headers, sign]) === 1) queueMicrotask(() => this.flush());
     });
   }
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Worker } from 'node:worker_threads';
+import { Webhook } from 'standardwebhooks';
 import { jsonRequest } from '../../src/events/encode.js';
 import { ThreadSender } from '../../src/delivery/thread-sender.js';
 import { Receiver } from '../helpers/receiver.js';
@@ -29,6 +30,17 @@ describe('ThreadSender (requests from a worker thread)', () => {
     const byPath = Object.fromEntries(receiver.requests.map((r) => [r.path, r]));
     expect(byPath['/a']).toMatchObject({ method: 'POST', headers: { 'x-test': 'one', 'content-type': 'application/json' } });
     expect(byPath['/busy']).toMatchObject({ method: 'PUT', body: '{"n":2}' });
+  });
+
+  it('signs a request in the thread, timestamped as it goes out', async () => {
+    sender = new ThreadSender(options);
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const before = Math.floor(Date.now() / 1000);
+    expect(await sender.send(jsonRequest(receiver.url(), 'post', '{"n":3}'), { 'x-hook-id': 'h1' }, { secret, id: 'msg_1' })).toMatchObject({ status: 200 });
+    const got = receiver.requests[0]!;
+    expect(got.headers).toMatchObject({ 'webhook-id': 'msg_1', 'x-hook-id': 'h1' });
+    expect(Number(got.headers['webhook-timestamp'])).toBeGreaterThanOrEqual(before);
+    expect(new Webhook(secret).verify(got.body, got.headers as Record<string, string>)).toEqual({ n: 3 });
   });
 
   it('keeps the first 1024 bytes of a long answer and does not read the rest', async () => {
