@@ -9,7 +9,7 @@
  *   reports 0, and the durations;
  * - a leg keeps the account it resolved to at its first event.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AriChannel, AriEvent } from '../ari/events.js';
 import { parseAriTime } from '../ari/events.js';
 import type { AccountDirectory } from './account.js';
@@ -382,10 +382,7 @@ export class CallTracker {
       this.dropped += 1;
       return;
     }
-    const eventId = createHash('sha256')
-      .update(`${leg.asteriskId || ev.asterisk_id || ''}|${leg.id}|${hookEvent}|${discriminator}`)
-      .digest('hex')
-      .slice(0, 32);
+    const eventId = hash('sha256', `${leg.asteriskId || ev.asterisk_id || ''}|${leg.id}|${hookEvent}|${discriminator}`, 'hex').slice(0, 32);
     out.push({ hookEvent, eventId, timestampMs: ts, accountId, leg: this.view(leg, hangup) });
   }
 

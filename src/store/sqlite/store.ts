@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../threads.js';
 import { AppError } from '../../errors.js';
@@ -18,7 +18,7 @@ type Row = Record<string, unknown>;
 
 /** Stable delivery id: the same event to the same hook is the same delivery everywhere. */
 export function deliveryId(eventId: string, webhookId: string): string {
-  return createHash('sha256').update(`${eventId}|${webhookId}`).digest('hex').slice(0, 32);
+  return hash('sha256', `${eventId}|${webhookId}`, 'hex').slice(0, 32);
 }
 
 function toAccount(r: Row): Account {
