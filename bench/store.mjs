@@ -2,7 +2,9 @@
 // The store's share of one webhook, measured apart from HTTP: `node bench/store.mjs` (after
 // `npm run build`). Stores N events with one delivery each (in transactions of 40, as ingest
 // group-commits them), then claims them 32 at a time and records each batch's tries as the
-// dispatcher does. Prints microseconds per webhook for each step.
+// dispatcher does. Prints microseconds per webhook for each step. Then a receiver that is
+// down through long calls: 500 legs with 100 deliveries each, every leg's first one waiting
+// for its retry; prints what one claim that finds nothing costs.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,8 +56,35 @@ for (;;) {
   );
   record += performance.now() - t;
 }
-await store.close();
-rmSync(dir, { recursive: true, force: true });
 if (sent !== N) throw new Error(`claimed ${sent} of ${N}`);
 const us = (ms) => ((ms * 1000) / N).toFixed(1);
 console.log(`store per webhook (${N}): ingest ${us(ingest)} µs, claim ${us(claim)} µs, record ${us(record)} µs, total ${us(ingest + claim + record)} µs`);
+
+const LEGS = 500;
+const DEEP = 100;
+for (let b = 0; b < (LEGS * DEEP) / 40; b++) {
+  const items = [];
+  for (let i = 0; i < 40; i++) {
+    const n = b * 40 + i;
+    items.push({ event: { id: `q${n}`, account_id: 'a', hook_event: 'channel_create', leg: `deep${n % LEGS}`, call_id: 'c', payload, created: now }, webhookIds: ['h'] });
+  }
+  await store.insertEvents(items);
+}
+const at = Date.now();
+const heads = await store.claimDeliveries(at, LEGS * 2, 60_000);
+if (heads.length !== LEGS) throw new Error(`claimed ${heads.length} heads of ${LEGS} legs`);
+await store.recordAttempts(
+  heads.map((d) => ({
+    attempt: {
+      delivery_id: d.id, webhook_id: 'h', account_id: 'a', event_id: d.event_id, hook_event: d.hook_event, call_id: d.call_id,
+      uri: 'http://127.0.0.1:9/', method: 'POST', status_code: 503, response_body: '', duration_ms: 1, try_number: 1,
+      retries_left: 2, result: 'failure', reason: 'HTTP 503', created: at,
+    },
+    update: { id: d.id, status: 'pending', tries: 1, next_at: at + 3_600_000, last_error: 'HTTP 503' },
+  })),
+);
+t = performance.now();
+for (let i = 0; i < 20; i++) if ((await store.claimDeliveries(at + 1000, 64, 60_000)).length) throw new Error('claimed a delivery queued behind a retry');
+console.log(`a claim with ${LEGS * (DEEP - 1)} deliveries queued behind ${LEGS} retries: ${((performance.now() - t) / 20).toFixed(2)} ms`);
+await store.close();
+rmSync(dir, { recursive: true, force: true });

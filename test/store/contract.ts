@@ -171,6 +171,41 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect((await store.claimDeliveries(now, 10, 60_000)).map((d) => d.event_id)).toEqual(['e2']);
     });
 
+    it('hands out nothing of a leg whose first delivery waits for its retry, however deep its queue', async () => {
+      await store.insertEvents(Array.from({ length: 200 }, (_, i) => ({ event: event(`a${i}`, 'legA'), webhookIds: ['h1'] })));
+      await store.insertEvents([{ event: event('b0', 'legB'), webhookIds: ['h1'] }]);
+      const now = Date.now() + 1000;
+      const [first, b0] = await store.claimDeliveries(now, 10, 60_000);
+      expect([first!.event_id, b0!.event_id]).toEqual(['a0', 'b0']);
+      await store.recordAttempts([
+        { attempt: attempt(first!.id, now), update: { id: first!.id, status: 'pending', tries: 1, next_at: now + 60_000, last_error: 'HTTP 500' } },
+        { attempt: attempt(b0!.id, now), update: { id: b0!.id, status: 'succeeded', tries: 1, next_at: now, last_error: null } },
+      ]);
+      await store.insertEvents([{ event: event('b1', 'legB'), webhookIds: ['h1'] }]);
+      expect((await store.claimDeliveries(now, 10, 120_000)).map((d) => d.event_id)).toEqual(['b1']);
+      expect((await store.claimDeliveries(now + 60_000, 10, 60_000)).map((d) => d.event_id)).toEqual(['a0']);
+    });
+
+    it('a finished delivery sent again goes before the later pending ones of its leg', async () => {
+      await store.insertEvents(['e1', 'e2', 'e3'].map((id) => ({ event: event(id, 'legA'), webhookIds: ['h1'] })));
+      const now = Date.now() + 1000;
+      const finish = async (status: 'failed' | 'succeeded') => {
+        const [d] = await store.claimDeliveries(now, 10, 60_000);
+        await store.recordAttempts([{ attempt: attempt(d!.id, now), update: { id: d!.id, status, tries: 1, next_at: now, last_error: null } }]);
+        return d!;
+      };
+      const e1 = await finish('failed');
+      const e2 = await finish('succeeded');
+      expect(e2.event_id).toBe('e2');
+      // e3 is next, but e1 and e2 are sent again first, in their order
+      expect(await store.retryDelivery('h1', e2.id, now)).toBe(true);
+      expect(await store.recoverDeliveries('h1', 0, now)).toBe(1);
+      const order: string[] = [];
+      for (let i = 0; i < 3; i++) order.push((await finish('succeeded')).event_id);
+      expect(order).toEqual(['e1', 'e2', 'e3']);
+      expect(await store.claimDeliveries(now, 10, 60_000)).toEqual([]);
+    });
+
     it('does not hand out deliveries before next_at or of disabled hooks', async () => {
       await store.insertEvents([{ event: event('e1', 'legA'), webhookIds: ['h1'] }]);
       const [d] = await store.claimDeliveries(Date.now() + 1000, 10, 60_000);

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
+import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { account, storeContract, webhook } from './contract.js';
 
 storeContract('SQLite', async () => new SqliteStore(join(mkdtempSync(join(tmpdir(), 'callhook-store-')), 'callhook.db')));
@@ -19,6 +21,39 @@ describe('SQLite store on disk', () => {
     expect(await b.getWebhook('a1', 'h1')).toBeDefined();
     expect(await b.claimDeliveries(Date.now() + 1000, 10, 1000)).toHaveLength(1);
     await b.close();
+  });
+
+  it('migrates a store of migration 4 with pending deliveries: the first one of each leg is claimable, the rest wait', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'callhook-store-')), 'callhook.db');
+    const old = new Database(file);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)');
+    SQLITE_MIGRATIONS.slice(0, 4).forEach((sql, i) => {
+      old.exec(sql);
+      old.prepare('INSERT INTO schema_migrations (version, applied) VALUES (?, 1)').run(i + 1);
+    });
+    old.exec(`
+      INSERT INTO accounts (id, name, accountcodes, numbers, created, updated) VALUES ('a1', 'a1', '[]', '[]', 1, 1);
+      INSERT INTO webhooks (id, account_id, name, uri, hook, http_verb, format, retries, enabled, custom_data, headers, include_internal_legs, include_subaccounts, secret, created, updated)
+        VALUES ('h1', 'a1', 'h1', 'http://127.0.0.1:9/', 'all', 'post', 'json', 2, 1, '{}', '{}', 0, 0, 'whsec_x', 1, 1);
+      INSERT INTO events (id, account_id, hook_event, leg, call_id, payload, created) VALUES
+        ('e1', 'a1', 'channel_create', 'legA', 'c', '{}', 1), ('e2', 'a1', 'channel_answer', 'legA', 'c', '{}', 2),
+        ('e3', 'a1', 'channel_create', 'legB', 'c', '{}', 3), ('e0', 'a1', 'channel_create', 'legB', 'c', '{}', 0);
+      INSERT INTO deliveries (id, event_id, webhook_id, leg, status, tries, next_at, created, updated) VALUES
+        ('d0', 'e0', 'h1', 'legB', 'succeeded', 1, 0, 0, 0), ('d1', 'e1', 'h1', 'legA', 'pending', 0, 1, 1, 1),
+        ('d2', 'e2', 'h1', 'legA', 'pending', 0, 2, 2, 2), ('d3', 'e3', 'h1', 'legB', 'pending', 0, 3, 3, 3);
+    `);
+    old.close();
+    const store = new SqliteStore(file);
+    expect((await store.claimDeliveries(Date.now(), 10, 60_000)).map((d) => d.id)).toEqual(['d1', 'd3']);
+    const now = Date.now();
+    await store.recordAttempts([
+      {
+        attempt: { delivery_id: 'd1', webhook_id: 'h1', account_id: 'a1', event_id: 'e1', hook_event: 'channel_create', call_id: 'c', uri: 'http://x', method: 'POST', status_code: 200, response_body: '', duration_ms: 1, try_number: 1, retries_left: 2, result: 'success', reason: 'HTTP 200', created: now },
+        update: { id: 'd1', status: 'succeeded', tries: 1, next_at: now, last_error: null },
+      },
+    ]);
+    expect((await store.claimDeliveries(now, 10, 60_000)).map((d) => d.id)).toEqual(['d2']);
+    await store.close();
   });
 
   it('is owned by one process at a time: a second opener is refused until the first closes', async () => {

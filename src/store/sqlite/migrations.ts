@@ -115,4 +115,33 @@ export const SQLITE_MIGRATIONS: string[] = [
   /* 4: leases live in the memory of the process that owns the file (a claim writes nothing) */ `
   ALTER TABLE deliveries DROP COLUMN locked_until;
   `,
+  /*
+   * 5: the first pending delivery of each (webhook, leg) is marked ready, and the claim index
+   * holds only those: a claim no longer walks past the deliveries queued behind one in flight
+   * or waiting for its retry (a receiver down with a deep queue made every claim scan it all).
+   * Inserts set the mark; triggers move it on when a delivery stops or starts being pending.
+   */ `
+  ALTER TABLE deliveries ADD COLUMN ready INTEGER NOT NULL DEFAULT 0;
+  UPDATE deliveries SET ready = 1 WHERE status = 'pending' AND NOT EXISTS (
+    SELECT 1 FROM deliveries p
+    WHERE p.webhook_id = deliveries.webhook_id AND p.leg = deliveries.leg AND p.status = 'pending' AND p.seq < deliveries.seq);
+  DROP INDEX deliveries_pending_claim;
+  CREATE INDEX deliveries_ready ON deliveries(webhook_id, next_at, seq) WHERE status = 'pending' AND ready = 1;
+  CREATE TRIGGER deliveries_leave_pending AFTER UPDATE OF status ON deliveries
+  WHEN OLD.status = 'pending' AND NEW.status != 'pending' BEGIN
+    UPDATE deliveries SET ready = 1 WHERE seq = (
+      SELECT MIN(seq) FROM deliveries WHERE webhook_id = OLD.webhook_id AND leg = OLD.leg AND status = 'pending');
+  END;
+  CREATE TRIGGER deliveries_enter_pending AFTER UPDATE OF status ON deliveries
+  WHEN OLD.status != 'pending' AND NEW.status = 'pending' BEGIN
+    UPDATE deliveries SET ready = (seq = (
+      SELECT MIN(seq) FROM deliveries WHERE webhook_id = NEW.webhook_id AND leg = NEW.leg AND status = 'pending'))
+    WHERE webhook_id = NEW.webhook_id AND leg = NEW.leg AND status = 'pending';
+  END;
+  CREATE TRIGGER deliveries_deleted_pending AFTER DELETE ON deliveries
+  WHEN OLD.status = 'pending' AND OLD.ready = 1 BEGIN
+    UPDATE deliveries SET ready = 1 WHERE seq = (
+      SELECT MIN(seq) FROM deliveries WHERE webhook_id = OLD.webhook_id AND leg = OLD.leg AND status = 'pending');
+  END;
+  `,
 ];

@@ -72,11 +72,6 @@ function accountParams(a: Account): Row {
   return { ...a, accountcodes: JSON.stringify(a.accountcodes), numbers: JSON.stringify(a.numbers) };
 }
 
-/** a pending delivery is sendable only when no earlier one of its leg to its hook is pending */
-const HEAD_OF_LEG = `NOT EXISTS (
-  SELECT 1 FROM deliveries p
-  WHERE p.webhook_id = d.webhook_id AND p.leg = d.leg AND p.status = 'pending' AND p.seq < d.seq)`;
-
 /** the writer checkpoints itself only when the log grows past this many pages (the checkpointer stopped or fell behind) */
 const BACKSTOP_PAGES = 10_000;
 /** the checkpointer looks for new commits this often while the writer is busy, and when idle */
@@ -109,8 +104,8 @@ export class SqliteStore implements Store {
   private claimRound = 0;
   private readonly checkpointer: Worker | undefined;
   private readonly lock: Database.Database | undefined;
-  /** claimed deliveries → until when (leases are this process's: it owns the file) */
-  private readonly leases = new Map<string, number>();
+  /** claimed deliveries by id → their seq and until when (leases are this process's: it owns the file) */
+  private readonly leases = new Map<string, { seq: number; until: number }>();
 
   constructor(file: string) {
     if (file !== ':memory:') {
@@ -163,7 +158,11 @@ export class SqliteStore implements Store {
         'INSERT OR IGNORE INTO events (id, account_id, hook_event, leg, call_id, payload, created) VALUES (@id, @account_id, @hook_event, @leg, @call_id, @payload, @created)',
       ),
       insertDelivery: p(
-        "INSERT OR IGNORE INTO deliveries (id, event_id, webhook_id, leg, status, tries, next_at, created, updated) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+        // ready: the first pending delivery of its leg to its hook (the only one a claim may take;
+        // migration 5's triggers move the mark on)
+        `INSERT OR IGNORE INTO deliveries (id, event_id, webhook_id, leg, status, tries, next_at, created, updated, ready)
+         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?,
+           NOT EXISTS (SELECT 1 FROM deliveries WHERE webhook_id = ? AND leg = ? AND status = 'pending'))`,
       ),
       enabledHooks: p('SELECT id FROM webhooks WHERE enabled = 1'),
       // a re-enabled webhook's waiting deliveries go out now, not after their last backoff (run
@@ -171,14 +170,18 @@ export class SqliteStore implements Store {
       sendNowIfDisabled: p(
         "UPDATE deliveries SET next_at = @now WHERE status = 'pending' AND next_at > @now AND webhook_id IN (SELECT id FROM webhooks WHERE enabled = 0 AND (id = @id OR account_id = @account_id))",
       ),
-      due: p(`
+      // the ready deliveries of a webhook in claim order (read from the index alone), then one
+      // by one those taken
+      dueSeqs: p(`
+        SELECT seq FROM deliveries
+        WHERE webhook_id = @hook AND status = 'pending' AND ready = 1 AND next_at <= @now
+        ORDER BY next_at, seq
+        LIMIT @limit`).pluck(),
+      dueRow: p(`
         SELECT d.id, d.event_id, d.webhook_id, d.tries, e.payload, e.hook_event, e.call_id, e.account_id
         FROM deliveries d
         JOIN events e ON e.id = d.event_id
-        WHERE d.webhook_id = @hook AND d.status = 'pending' AND d.next_at <= @now AND ${HEAD_OF_LEG}
-          AND d.id NOT IN (SELECT value FROM json_each(@leased))
-        ORDER BY d.next_at, d.seq
-        LIMIT @limit`),
+        WHERE d.seq = ?`),
       nextDue: p("SELECT MIN(next_at) AS at FROM deliveries WHERE status = 'pending' AND next_at > ?"),
       countPending: p("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'"),
       failures: p("SELECT COUNT(*) AS n FROM attempts WHERE webhook_id = ? AND result = 'failure' AND created >= ?"),
@@ -305,7 +308,7 @@ export class SqliteStore implements Store {
         if (this.stmt.insertEvent!.run(ev).changes === 0) continue;
         fresh += 1;
         for (const hookId of webhookIds) {
-          this.stmt.insertDelivery!.run(deliveryId(ev.id, hookId), ev.id, hookId, ev.leg, now, now, now);
+          this.stmt.insertDelivery!.run(deliveryId(ev.id, hookId), ev.id, hookId, ev.leg, now, now, now, hookId, ev.leg);
         }
       }
       if (legs) this.writeLegs(legs, now);
@@ -313,8 +316,11 @@ export class SqliteStore implements Store {
     })();
   }
   async claimDeliveries(now: number, limit: number, leaseMs: number, slots?: (webhookId: string) => number): Promise<DueDelivery[]> {
-    for (const [id, until] of this.leases) if (until <= now) this.leases.delete(id);
-    const leased = JSON.stringify([...this.leases.keys()]);
+    const leased = new Set<number>();
+    for (const [id, lease] of this.leases) {
+      if (lease.until <= now) this.leases.delete(id);
+      else leased.add(lease.seq);
+    }
     return this.db.transaction(() => {
       const hooks = (this.stmt.enabledHooks!.all() as { id: string }[]).map((r) => r.id);
       // start at a different webhook each time, so one busy webhook does not starve the rest
@@ -324,9 +330,14 @@ export class SqliteStore implements Store {
         const hook = hooks[(start + i) % hooks.length]!;
         const room = Math.min(limit - out.length, slots ? slots(hook) : limit);
         if (room <= 0) continue;
-        for (const d of this.stmt.due!.all({ hook, now, limit: room, leased }) as DueDelivery[]) {
-          this.leases.set(d.id, now + leaseMs);
+        // the leased ones are skipped here: reading that many more than there is room for is enough
+        let taken = 0;
+        for (const seq of this.stmt.dueSeqs!.all({ hook, now, limit: room + leased.size }) as number[]) {
+          if (leased.has(seq)) continue;
+          const d = this.stmt.dueRow!.get(seq) as DueDelivery;
+          this.leases.set(d.id, { seq, until: now + leaseMs });
           out.push(d);
+          if (++taken === room) break;
         }
       }
       return out;
