@@ -4,7 +4,8 @@
 // group-commits them), then claims them 32 at a time and records each batch's tries as the
 // dispatcher does. Prints microseconds per webhook for each step. Then a receiver that is
 // down through long calls: 500 legs with 100 deliveries each, every leg's first one waiting
-// for its retry; prints what one claim that finds nothing costs.
+// for its retry; prints what one claim that finds nothing costs, and what a page of the
+// deliveries and attempts APIs costs then.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,5 +87,15 @@ await store.recordAttempts(
 t = performance.now();
 for (let i = 0; i < 20; i++) if ((await store.claimDeliveries(at + 1000, 64, 60_000)).length) throw new Error('claimed a delivery queued behind a retry');
 console.log(`a claim with ${LEGS * (DEEP - 1)} deliveries queued behind ${LEGS} retries: ${((performance.now() - t) / 20).toFixed(2)} ms`);
+
+// the deliveries API on that webhook (its first page, and of its failed ones, of which it has none)
+for (const status of [undefined, 'failed']) {
+  t = performance.now();
+  for (let i = 0; i < 20; i++) await store.listDeliveries({ webhook_id: 'h', status, limit: 50 });
+  console.log(`a page of ${status ?? 'all'} deliveries of a webhook with ${N + LEGS * DEEP}: ${((performance.now() - t) / 20).toFixed(2)} ms`);
+}
+t = performance.now();
+for (let i = 0; i < 20; i++) await store.listAttempts({ account_id: 'a', limit: 50 });
+console.log(`a page of attempts of an account with ${N + LEGS}: ${((performance.now() - t) / 20).toFixed(2)} ms`);
 await store.close();
 rmSync(dir, { recursive: true, force: true });

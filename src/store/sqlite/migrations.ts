@@ -144,4 +144,19 @@ export const SQLITE_MIGRATIONS: string[] = [
       SELECT MIN(seq) FROM deliveries WHERE webhook_id = OLD.webhook_id AND leg = OLD.leg AND status = 'pending');
   END;
   `,
+  /*
+   * 6: deliveries and attempts are listed newest first from indexes in that order (a page
+   * sorted all of the webhook's or account's rows); failed deliveries and failed tries have
+   * indexes of their own (the failed list, the auto-disable count). A try's result no longer
+   * moves an index entry of its webhook.
+   */ `
+  DROP INDEX deliveries_webhook_status;
+  CREATE INDEX deliveries_webhook ON deliveries(webhook_id, seq);
+  CREATE INDEX deliveries_failed ON deliveries(webhook_id, seq) WHERE status = 'failed';
+  DROP INDEX attempts_account;
+  DROP INDEX attempts_webhook;
+  CREATE INDEX attempts_account ON attempts(account_id, id);
+  CREATE INDEX attempts_webhook ON attempts(webhook_id, id);
+  CREATE INDEX attempts_failures ON attempts(webhook_id, created) WHERE result = 'failure';
+  `,
 ];
