@@ -205,12 +205,12 @@ export class SqliteStore implements Store {
       loadLegs: p('SELECT id, state FROM legs ORDER BY updated'),
       getSetting: p('SELECT value FROM settings WHERE key = ?'),
       setSetting: p('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
-      updateDelivery: p(
-        'UPDATE deliveries SET status = @status, tries = @tries, next_at = @next_at, last_error = @last_error, updated = @updated WHERE id = @id',
-      ),
+      // a leased delivery by its seq (the rowid: one b-tree less than by id), others by id
+      updateDelivery: p('UPDATE deliveries SET status = ?, tries = ?, next_at = ?, last_error = ?, updated = ? WHERE id = ?'),
+      updateDeliveryAt: p('UPDATE deliveries SET status = ?, tries = ?, next_at = ?, last_error = ?, updated = ? WHERE seq = ?'),
       insertAttempt: p(`
         INSERT INTO attempts (delivery_id, webhook_id, account_id, event_id, hook_event, call_id, uri, method, status_code, response_body, duration_ms, try_number, retries_left, result, reason, created)
-        VALUES (@delivery_id, @webhook_id, @account_id, @event_id, @hook_event, @call_id, @uri, @method, @status_code, @response_body, @duration_ms, @try_number, @retries_left, @result, @reason, @created)`),
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     };
   }
 
@@ -403,9 +403,15 @@ export class SqliteStore implements Store {
   }
   async recordAttempts(items: { attempt: AttemptInput; update?: DeliveryUpdate }[]): Promise<void> {
     this.db.transaction(() => {
-      for (const { attempt, update } of items) {
-        this.stmt.insertAttempt!.run(attempt);
-        if (update) this.stmt.updateDelivery!.run({ ...update, updated: attempt.created });
+      for (const { attempt: a, update: u } of items) {
+        this.stmt.insertAttempt!.run(
+          a.delivery_id, a.webhook_id, a.account_id, a.event_id, a.hook_event, a.call_id, a.uri, a.method,
+          a.status_code, a.response_body, a.duration_ms, a.try_number, a.retries_left, a.result, a.reason, a.created,
+        );
+        if (!u) continue;
+        const lease = this.leases.get(u.id);
+        if (lease) this.stmt.updateDeliveryAt!.run(u.status, u.tries, u.next_at, u.last_error, a.created, lease.seq);
+        else this.stmt.updateDelivery!.run(u.status, u.tries, u.next_at, u.last_error, a.created, u.id);
       }
     })();
     for (const { update } of items) if (update) this.leases.delete(update.id);
