@@ -157,7 +157,7 @@ export class SqliteStore implements Store {
       disableWebhook: p('UPDATE webhooks SET enabled = 0, paused = ?, disabled_reason = ?, updated = ? WHERE id = ? AND enabled = 1'),
       reenable: p('UPDATE webhooks SET enabled = 1, paused = 0, disabled_reason = NULL, updated = ? WHERE account_id = ? AND enabled = 0'),
       insertEvent: p(
-        'INSERT OR IGNORE INTO events (id, account_id, hook_event, leg, call_id, payload, created) VALUES (@id, @account_id, @hook_event, @leg, @call_id, @payload, @created)',
+        'INSERT OR IGNORE INTO events (id, account_id, hook_event, leg, call_id, payload, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       insertDelivery: p(
         // ready: the first pending delivery of its leg to its hook (the only one a claim may take;
@@ -308,7 +308,7 @@ export class SqliteStore implements Store {
       const now = Date.now();
       let fresh = 0;
       for (const { event: ev, webhookIds } of items) {
-        if (this.stmt.insertEvent!.run(ev).changes === 0) continue;
+        if (this.stmt.insertEvent!.run(ev.id, ev.account_id, ev.hook_event, ev.leg, ev.call_id, ev.payload, ev.created).changes === 0) continue;
         fresh += 1;
         for (const hookId of webhookIds) {
           this.stmt.insertDelivery!.run(deliveryId(ev.id, hookId), ev.id, hookId, ev.leg, now, now, now, hookId, ev.leg);
