@@ -337,7 +337,8 @@ export class SqliteStore implements Store {
         let taken = 0;
         for (const seq of this.stmt.dueSeqs!.all({ hook, now, limit: room + leased.size }) as number[]) {
           if (leased.has(seq)) continue;
-          const d = this.stmt.dueRow!.get(seq) as DueDelivery;
+          const d = this.stmt.dueRow!.get(seq) as DueDelivery | undefined;
+          if (!d) continue;
           this.leases.set(d.id, { seq, until: now + leaseMs });
           out.push(d);
           if (++taken === room) break;
