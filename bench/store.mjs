@@ -4,8 +4,8 @@
 // group-commits them), then claims them 32 at a time and records each batch's tries as the
 // dispatcher does. Prints microseconds per webhook for each step. Then a receiver that is
 // down through long calls: 500 legs with 100 deliveries each, every leg's first one waiting
-// for its retry; prints what one claim that finds nothing costs, and what a page of the
-// deliveries and attempts APIs costs then.
+// for its retry; prints what one claim that finds nothing costs, what a page of the
+// deliveries and attempts APIs costs then, and the hourly prune.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,5 +97,9 @@ for (const status of [undefined, 'failed']) {
 t = performance.now();
 for (let i = 0; i < 20; i++) await store.listAttempts({ account_id: 'a', limit: 50 });
 console.log(`a page of attempts of an account with ${N + LEGS}: ${((performance.now() - t) / 20).toFixed(2)} ms`);
+t = performance.now();
+const pruned = await store.prune(Date.now() - 30 * 86_400_000);
+if (pruned.attempts || pruned.deliveries || pruned.events) throw new Error('pruned rows that are not old');
+console.log(`the hourly prune when nothing is 30 days old: ${(performance.now() - t).toFixed(2)} ms`);
 await store.close();
 rmSync(dir, { recursive: true, force: true });

@@ -281,6 +281,17 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect((await store.listDeliveries({ webhook_id: 'h1', limit: 10 })).items.map((x) => x.event_id)).toEqual(['keep']);
     });
 
+    it('prunes the old events stored after one that a PBX clock dated in the future', async () => {
+      const year = 365 * 86_400_000;
+      await store.insertEvents([{ event: event('ahead', 'legA', Date.now() + 10 * year), webhookIds: [] }]);
+      await store.insertEvents([{ event: event('old1', 'legB', 5), webhookIds: [] }, { event: event('old2', 'legC', 6), webhookIds: [] }]);
+      await store.insertEvents([{ event: event('recent', 'legD', Date.now()), webhookIds: [] }]);
+      expect(await store.prune(Date.now() - year)).toMatchObject({ events: 2 });
+      expect(await store.prune(Date.now() - year)).toMatchObject({ events: 0 });
+      // still there: the recent one and the future-dated one (stored once, so a repeat is a duplicate)
+      expect(await store.insertEvents([{ event: event('recent', 'legD'), webhookIds: [] }, { event: event('ahead', 'legA'), webhookIds: [] }])).toBe(0);
+    });
+
     it('fails the pending deliveries of a disabled webhook once they pass the retention; recover brings them back', async () => {
       await store.createWebhook(webhook('h2', 'a1'));
       const day = 86_400_000;

@@ -95,6 +95,15 @@ function own(file: string): Database.Database {
   }
 }
 
+/**
+ * The rowid of a table's first row created between @before and @now (past the last row if
+ * none is). A row dated in the future (an event stamped by a PBX whose clock ran ahead) does
+ * not hold back the prune of the rows after it.
+ */
+function firstRowFrom(table: string, rowid: string): string {
+  return `COALESCE((SELECT ${rowid} FROM ${table} WHERE created >= @before AND created <= @now ORDER BY ${rowid} LIMIT 1), 9223372036854775807)`;
+}
+
 const STATUS_LITERAL: Record<DeliveryStatus, string> = { pending: 'pending', succeeded: 'succeeded', failed: 'failed' };
 
 const WEBHOOK_COLUMNS =
@@ -197,9 +206,17 @@ export class SqliteStore implements Store {
         // through the pending deliveries of each disabled webhook, not its whole history
         "UPDATE deliveries INDEXED BY deliveries_pending_leg SET status = 'failed', last_error = 'expired: its webhook stayed disabled past the retention', updated = @now WHERE status = 'pending' AND created < @before AND webhook_id IN (SELECT id FROM webhooks WHERE enabled = 0)",
       ),
-      pruneAttempts: p('DELETE FROM attempts WHERE created < ?'),
-      pruneDeliveries: p("DELETE FROM deliveries WHERE status != 'pending' AND updated < ?"),
-      pruneEvents: p('DELETE FROM events WHERE created < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)'),
+      // Rows are stored in the order of their time, so the old ones are those before the first
+      // row of @before or later: each prune reads those, not the whole table (a scan of months
+      // of rows blocked the thread every hour). A row a few ms out of order waits for the next.
+      pruneAttempts: p(`DELETE FROM attempts WHERE created < @before AND id < ${firstRowFrom('attempts', 'id')}`),
+      pruneDeliveries: p(
+        `DELETE FROM deliveries WHERE status != 'pending' AND updated < @before AND seq < ${firstRowFrom('deliveries', 'seq')}`,
+      ),
+      pruneEvents: p(
+        `DELETE FROM events WHERE created < @before AND rowid < ${firstRowFrom('events', 'rowid')}
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)`,
+      ),
       upsertLeg: p('INSERT INTO legs (id, state, updated) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, updated = excluded.updated'),
       deleteLeg: p('DELETE FROM legs WHERE id = ?'),
       loadLegs: p('SELECT id, state FROM legs ORDER BY updated'),
@@ -378,11 +395,12 @@ export class SqliteStore implements Store {
     return this.stmt.recover!.run({ webhook_id: webhookId, since, now }).changes;
   }
   async prune(before: number): Promise<PruneResult> {
+    const now = Date.now();
     return this.db.transaction(() => ({
-      expired: this.stmt.expire!.run({ before, now: Date.now() }).changes,
-      attempts: this.stmt.pruneAttempts!.run(before).changes,
-      deliveries: this.stmt.pruneDeliveries!.run(before).changes,
-      events: this.stmt.pruneEvents!.run(before).changes,
+      expired: this.stmt.expire!.run({ before, now }).changes,
+      attempts: this.stmt.pruneAttempts!.run({ before, now }).changes,
+      deliveries: this.stmt.pruneDeliveries!.run({ before, now }).changes,
+      events: this.stmt.pruneEvents!.run({ before, now }).changes,
     }))();
   }
   private writeLegs(legs: LegChanges, now: number): void {
