@@ -23,15 +23,33 @@ await store.createWebhook({
 });
 const payload = JSON.stringify({ hook_event: 'channel_create', filler: 'x'.repeat(900) });
 
-let t = performance.now();
-for (let b = 0; b < N / 40; b++) {
-  const items = [];
-  for (let i = 0; i < 40; i++) {
-    const n = b * 40 + i;
-    items.push({ event: { id: `e${n}`, account_id: 'a', hook_event: 'channel_create', leg: `leg${n >> 2}`, call_id: `c${n}`, payload, created: now }, webhookIds: ['h'] });
+/** stores `count` events of the legs `legOf(n)`, 40 to a transaction, one delivery each */
+async function storeEvents(prefix, count, legOf) {
+  for (let b = 0; b < count / 40; b++) {
+    const items = [];
+    for (let i = 0; i < 40; i++) {
+      const n = b * 40 + i;
+      items.push({ event: { id: `${prefix}${n}`, account_id: 'a', hook_event: 'channel_create', leg: legOf(n), call_id: `c${n}`, payload, created: now }, webhookIds: ['h'] });
+    }
+    await store.insertEvents(items);
   }
-  await store.insertEvents(items);
 }
+/** the recorded try of a claimed delivery: a 200, or a 503 whose retry is an hour away */
+function tried(d, at, ok) {
+  return {
+    attempt: {
+      delivery_id: d.id, webhook_id: 'h', account_id: 'a', event_id: d.event_id, hook_event: d.hook_event, call_id: d.call_id,
+      uri: 'http://127.0.0.1:9/', method: 'POST', status_code: ok ? 200 : 503, response_body: ok ? 'ok' : '', duration_ms: 1,
+      try_number: 1, retries_left: ok ? 0 : 2, result: ok ? 'success' : 'failure', reason: ok ? 'HTTP 200' : 'HTTP 503', created: at,
+    },
+    update: ok
+      ? { id: d.id, status: 'succeeded', tries: 1, next_at: at, last_error: null }
+      : { id: d.id, status: 'pending', tries: 1, next_at: at + 3_600_000, last_error: 'HTTP 503' },
+  };
+}
+
+let t = performance.now();
+await storeEvents('e', N, (n) => `leg${n >> 2}`);
 const ingest = performance.now() - t;
 
 let claim = 0;
@@ -45,16 +63,7 @@ for (;;) {
   sent += due.length;
   const at = Date.now();
   t = performance.now();
-  await store.recordAttempts(
-    due.map((d) => ({
-      attempt: {
-        delivery_id: d.id, webhook_id: 'h', account_id: 'a', event_id: d.event_id, hook_event: d.hook_event, call_id: d.call_id,
-        uri: 'http://127.0.0.1:9/', method: 'POST', status_code: 200, response_body: 'ok', duration_ms: 1, try_number: 1,
-        retries_left: 0, result: 'success', reason: 'HTTP 200', created: at,
-      },
-      update: { id: d.id, status: 'succeeded', tries: 1, next_at: at, last_error: null },
-    })),
-  );
+  await store.recordAttempts(due.map((d) => tried(d, at, true)));
   record += performance.now() - t;
 }
 if (sent !== N) throw new Error(`claimed ${sent} of ${N}`);
@@ -63,27 +72,11 @@ console.log(`store per webhook (${N}): ingest ${us(ingest)} µs, claim ${us(clai
 
 const LEGS = 500;
 const DEEP = 100;
-for (let b = 0; b < (LEGS * DEEP) / 40; b++) {
-  const items = [];
-  for (let i = 0; i < 40; i++) {
-    const n = b * 40 + i;
-    items.push({ event: { id: `q${n}`, account_id: 'a', hook_event: 'channel_create', leg: `deep${n % LEGS}`, call_id: 'c', payload, created: now }, webhookIds: ['h'] });
-  }
-  await store.insertEvents(items);
-}
+await storeEvents('q', LEGS * DEEP, (n) => `deep${n % LEGS}`);
 const at = Date.now();
 const heads = await store.claimDeliveries(at, LEGS * 2, 60_000);
 if (heads.length !== LEGS) throw new Error(`claimed ${heads.length} heads of ${LEGS} legs`);
-await store.recordAttempts(
-  heads.map((d) => ({
-    attempt: {
-      delivery_id: d.id, webhook_id: 'h', account_id: 'a', event_id: d.event_id, hook_event: d.hook_event, call_id: d.call_id,
-      uri: 'http://127.0.0.1:9/', method: 'POST', status_code: 503, response_body: '', duration_ms: 1, try_number: 1,
-      retries_left: 2, result: 'failure', reason: 'HTTP 503', created: at,
-    },
-    update: { id: d.id, status: 'pending', tries: 1, next_at: at + 3_600_000, last_error: 'HTTP 503' },
-  })),
-);
+await store.recordAttempts(heads.map((d) => tried(d, at, false)));
 t = performance.now();
 for (let i = 0; i < 20; i++) if ((await store.claimDeliveries(at + 1000, 64, 60_000)).length) throw new Error('claimed a delivery queued behind a retry');
 console.log(`a claim with ${LEGS * (DEEP - 1)} deliveries queued behind ${LEGS} retries: ${((performance.now() - t) / 20).toFixed(2)} ms`);
