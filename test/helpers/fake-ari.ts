@@ -57,6 +57,9 @@ export class FakeAri {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname !== '/ari/events' || !url.searchParams.get('app') || !ari.authorized(req)) {
         ari.rejected += 1;
+        // the client hangs up as soon as it reads the 401; its reset must not surface here as an
+        // uncaught error (an upgraded socket has no error listener of the HTTP server any more)
+        socket.on('error', () => undefined);
         socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
         return;
       }
