@@ -3,6 +3,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { Worker } from 'node:worker_threads';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { account, storeContract, webhook } from './contract.js';
@@ -85,6 +86,30 @@ describe('SQLite store on disk', () => {
     while (statSync(file).size < before + 2_000_000 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     expect(statSync(file).size).toBeGreaterThan(before + 2_000_000);
     expect(await store.countPending()).toBe(1000);
+    await store.close();
+  });
+
+  it('counts pending deliveries on the checkpointer thread, and on its own connection once that thread is gone', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'callhook-store-')), 'callhook.db');
+    const store = new SqliteStore(file);
+    await store.createAccount(account('a1'));
+    await store.createWebhook(webhook('h1', 'a1'));
+    const add = (from: number, n: number) =>
+      store.insertEvents(
+        Array.from({ length: n }, (_, i) => ({
+          event: { id: `e${from + i}`, account_id: 'a1', hook_event: 'channel_create', leg: `l${from + i}`, call_id: 'c', payload: '{}', created: 1 },
+          webhookIds: ['h1'],
+        })),
+      );
+    await add(0, 3);
+    // asked together, answered each by its own number; what was just committed is counted
+    expect(await Promise.all([store.countPending(), store.countPending()])).toEqual([3, 3]);
+    await add(3, 2);
+    expect(await store.countPending()).toBe(5);
+    const worker = (store as unknown as { checkpointer: Worker }).checkpointer;
+    await worker.terminate();
+    await add(5, 1);
+    expect(await store.countPending()).toBe(6);
     await store.close();
   });
 });

@@ -3,12 +3,15 @@
  * file on a connection of its own, so the thread that stores events and deliveries does not
  * spend its time on it. PASSIVE: it waits for no reader and no writer. A few milliseconds
  * apart while the writer commits (a small log keeps the writer fast), rarely when idle.
+ * On the same connection it counts the pending deliveries when asked ({count} → {count, n}):
+ * a scan that takes tens of ms with a large backlog, kept off the writer's thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
-const { file, busyMs, idleMs } = workerData as { file: string; busyMs: number; idleMs: number };
+const { file, countSql, busyMs, idleMs } = workerData as { file: string; countSql: string; busyMs: number; idleMs: number };
 const db = new Database(file);
+const countPending = db.prepare(countSql);
 let version: unknown;
 let timer: NodeJS.Timeout;
 
@@ -28,8 +31,18 @@ function round(): void {
 }
 round();
 
-parentPort!.once('message', () => {
-  clearTimeout(timer);
-  db.close();
-  parentPort!.close();
+parentPort!.on('message', (msg: 'close' | { count: number }) => {
+  if (msg === 'close') {
+    clearTimeout(timer);
+    db.close();
+    parentPort!.close();
+    return;
+  }
+  let n: number | undefined;
+  try {
+    n = (countPending.get() as { n: number }).n;
+  } catch {
+    // busy or broken: the store counts on its own connection (n undefined)
+  }
+  parentPort!.postMessage({ count: msg.count, n });
 });

@@ -76,6 +76,8 @@ function accountParams(a: Account): Row {
 const BACKSTOP_PAGES = 10_000;
 /** the checkpointer looks for new commits this often while the writer is busy, and when idle */
 const CHECKPOINT_MS = { busyMs: 5, idleMs: 50 };
+/** a scan of every pending delivery: with a large backlog it takes tens of ms, so the checkpointer's thread runs it */
+const COUNT_PENDING = "SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'";
 
 /**
  * One process owns a SQLite store (its delivery leases live in that process's memory): an
@@ -114,6 +116,9 @@ export class SqliteStore implements Store {
   private readonly stmt: Record<string, Database.Statement>;
   private claimRound = 0;
   private readonly checkpointer: Worker | undefined;
+  /** countPending calls waiting for the checkpointer's answer, by request number */
+  private readonly counting = new Map<number, (n: number | undefined) => void>();
+  private countRequests = 0;
   private readonly lock: Database.Database | undefined;
   /** claimed deliveries by id → their seq and until when (leases are this process's: it owns the file) */
   private readonly leases = new Map<string, { seq: number; until: number }>();
@@ -132,10 +137,19 @@ export class SqliteStore implements Store {
     if (file !== ':memory:') {
       this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
       this.db.pragma(`journal_size_limit = ${64 * 2 ** 20}`);
-      this.checkpointer = startWorker(import.meta.url, 'checkpoint-worker', { file, ...CHECKPOINT_MS });
+      this.checkpointer = startWorker(import.meta.url, 'checkpoint-worker', { file, countSql: COUNT_PENDING, ...CHECKPOINT_MS });
       this.checkpointer.unref();
       // without its checkpointer the writer checkpoints as SQLite does by default
       this.checkpointer.on('error', () => this.db.open && this.db.pragma('wal_autocheckpoint = 1000'));
+      this.checkpointer.on('message', ({ count, n }: { count: number; n: number | undefined }) => {
+        this.counting.get(count)?.(n);
+        this.counting.delete(count);
+        if (this.counting.size === 0) this.checkpointer?.unref();
+      });
+      this.checkpointer.on('exit', () => {
+        for (const answer of this.counting.values()) answer(undefined);
+        this.counting.clear();
+      });
     }
     const p = (sql: string) => this.db.prepare(sql);
     this.stmt = {
@@ -194,7 +208,7 @@ export class SqliteStore implements Store {
         JOIN events e ON e.id = d.event_id
         WHERE d.seq = ?`),
       nextDue: p("SELECT MIN(next_at) AS at FROM deliveries WHERE status = 'pending' AND next_at > ?"),
-      countPending: p("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'"),
+      countPending: p(COUNT_PENDING),
       failures: p("SELECT COUNT(*) AS n FROM attempts WHERE webhook_id = ? AND result = 'failure' AND created >= ?"),
       retryOne: p(
         "UPDATE deliveries SET status = 'pending', next_at = @now, updated = @now WHERE webhook_id = @webhook_id AND id = @id AND status != 'pending'",
@@ -367,7 +381,18 @@ export class SqliteStore implements Store {
   async releaseDeliveries(ids: string[]): Promise<void> {
     for (const id of ids) this.leases.delete(id);
   }
+  /** counted on the checkpointer's connection, off this thread; here when that thread is not running */
   async countPending(): Promise<number> {
+    const worker = this.checkpointer;
+    if (worker && worker.threadId !== -1) {
+      const count = this.countRequests++;
+      const n = await new Promise<number | undefined>((resolve) => {
+        this.counting.set(count, resolve);
+        worker.ref(); // an awaited answer keeps the process alive
+        worker.postMessage({ count });
+      });
+      if (n !== undefined) return n;
+    }
     return (this.stmt.countPending!.get() as { n: number }).n;
   }
   async failuresSince(webhookId: string, since: number): Promise<number> {
