@@ -9,7 +9,7 @@
  *   reports 0, and the durations;
  * - a leg keeps the account it resolved to at its first event.
  */
-import { hash } from 'node:crypto';
+import { eventId } from '../events/ids.js';
 import type { AriChannel, AriEvent } from '../ari/events.js';
 import { parseAriTime } from '../ari/events.js';
 import type { AccountDirectory } from './account.js';
@@ -382,8 +382,8 @@ export class CallTracker {
       this.dropped += 1;
       return;
     }
-    const eventId = hash('sha256', `${leg.asteriskId || ev.asterisk_id || ''}|${leg.id}|${hookEvent}|${discriminator}`, 'hex').slice(0, 32);
-    out.push({ hookEvent, eventId, timestampMs: ts, accountId, leg: this.view(leg, hangup) });
+    const id = eventId(leg.createdMs, `${leg.asteriskId || ev.asterisk_id || ''}|${leg.id}|${hookEvent}|${discriminator}`);
+    out.push({ hookEvent, eventId: id, timestampMs: ts, accountId, leg: this.view(leg, hangup) });
   }
 
   private view(leg: Leg, hangup: HangupView | undefined): LegView {

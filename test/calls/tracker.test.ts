@@ -78,6 +78,10 @@ describe('CallTracker on recorded Asterisk 22 calls', () => {
     const b = run(loadFixture('dial_answered.jsonl')).out.map((e) => e.eventId);
     expect(a).toEqual(b);
     expect(new Set(a).size).toBe(a.length);
+    // they begin with the time the leg was created (its ARI creationtime), so they sort by it
+    const first = run(loadFixture('dial_answered.jsonl')).out[0]!;
+    expect(first.leg.channelId).toBe('1795531556.1');
+    expect(first.eventId.slice(0, 12)).toBe(Date.parse('2026-11-24T14:45:56.486Z').toString(16).padStart(12, '0'));
   });
 
   it('skips frames that are not call events without state changes', () => {

@@ -2,9 +2,9 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { hash } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../threads.js';
+import { deliveryId } from '../../events/ids.js';
 import { AppError } from '../../errors.js';
 import type { Webhook } from '../../hooks/model.js';
 import type { LegChanges } from '../../calls/tracker.js';
@@ -15,11 +15,6 @@ import type {
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
 type Row = Record<string, unknown>;
-
-/** Stable delivery id: the same event to the same hook is the same delivery everywhere. */
-export function deliveryId(eventId: string, webhookId: string): string {
-  return hash('sha256', `${eventId}|${webhookId}`, 'hex').slice(0, 32);
-}
 
 function toAccount(r: Row): Account {
   return {
