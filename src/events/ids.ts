@@ -21,6 +21,6 @@ export function eventId(legCreatedMs: number, identity: string): string {
 }
 
 /** a delivery's id: the same event to the same webhook is the same delivery everywhere */
-export function deliveryId(eventId: string, webhookId: string): string {
-  return eventId.slice(0, 12) + digest(`${eventId}|${webhookId}`);
+export function deliveryId(event: string, webhookId: string): string {
+  return event.slice(0, 12) + digest(`${event}|${webhookId}`);
 }
