@@ -31,7 +31,7 @@ export function webhook(id: string, accountId: string, extra: Partial<Webhook> =
   };
 }
 
-const event = (id: string, leg: string, created = 1) => ({
+export const event = (id: string, leg: string, created = 1) => ({
   id,
   account_id: 'a1',
   hook_event: 'channel_create',
@@ -41,7 +41,7 @@ const event = (id: string, leg: string, created = 1) => ({
   created,
 });
 
-const attempt = (deliveryId: string, created: number, webhookId = 'h1') => ({
+export const attempt = (deliveryId: string, created: number, webhookId = 'h1') => ({
   delivery_id: deliveryId,
   webhook_id: webhookId,
   account_id: 'a1',

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import type { Worker } from 'node:worker_threads';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
-import { account, storeContract, webhook } from './contract.js';
+import { account, attempt, event, storeContract, webhook } from './contract.js';
 
 storeContract('SQLite', async () => new SqliteStore(join(mkdtempSync(join(tmpdir(), 'callhook-store-')), 'callhook.db')));
 
@@ -47,12 +47,7 @@ describe('SQLite store on disk', () => {
     const store = new SqliteStore(file);
     expect((await store.claimDeliveries(Date.now(), 10, 60_000)).map((d) => d.id)).toEqual(['d1', 'd3']);
     const now = Date.now();
-    await store.recordAttempts([
-      {
-        attempt: { delivery_id: 'd1', webhook_id: 'h1', account_id: 'a1', event_id: 'e1', hook_event: 'channel_create', call_id: 'c', uri: 'http://x', method: 'POST', status_code: 200, response_body: '', duration_ms: 1, try_number: 1, retries_left: 2, result: 'success', reason: 'HTTP 200', created: now },
-        update: { id: 'd1', status: 'succeeded', tries: 1, next_at: now, last_error: null },
-      },
-    ]);
+    await store.recordAttempts([{ attempt: attempt('d1', now), update: { id: 'd1', status: 'succeeded', tries: 1, next_at: now, last_error: null } }]);
     expect((await store.claimDeliveries(now, 10, 60_000)).map((d) => d.id)).toEqual(['d2']);
     await store.close();
   });
@@ -95,12 +90,7 @@ describe('SQLite store on disk', () => {
     await store.createAccount(account('a1'));
     await store.createWebhook(webhook('h1', 'a1'));
     const add = (from: number, n: number) =>
-      store.insertEvents(
-        Array.from({ length: n }, (_, i) => ({
-          event: { id: `e${from + i}`, account_id: 'a1', hook_event: 'channel_create', leg: `l${from + i}`, call_id: 'c', payload: '{}', created: 1 },
-          webhookIds: ['h1'],
-        })),
-      );
+      store.insertEvents(Array.from({ length: n }, (_, i) => ({ event: event(`e${from + i}`, `l${from + i}`), webhookIds: ['h1'] })));
     await add(0, 3);
     // asked together, answered each by its own number; what was just committed is counted
     expect(await Promise.all([store.countPending(), store.countPending()])).toEqual([3, 3]);
