@@ -41,7 +41,12 @@ function chan(id, name, state, protocolId, caller, connected, exten, created) {
   };
 }
 
-/** the 15 frames of call number n; each frame is built when it is sent (timestamps are "now") */
+const TIME = '@@now@@';
+
+/**
+ * The 15 frames of call number n, serialised ahead of the stream: each as the text before and
+ * after its ARI timestamp, which is "now" when the frame is sent.
+ */
 export function callFrames(n) {
   const a = `1800000000.${2 * n}`;
   const b = `1800000000.${2 * n + 1}`;
@@ -50,24 +55,42 @@ export function callFrames(n) {
   const created = Date.now();
   const A = (state, pid = aCall, conn = ['', '']) => chan(a, `PJSIP/trunk-${n}`, state, pid, ['Carol', '4930123456'], conn, '15550002', created);
   const B = (state, pid = bCall) => chan(b, `PJSIP/alice-${n}`, state, pid, ['Alice', '201'], ['Carol', '4930123456'], '15550002', created);
-  const ev = (type, now, extra) => JSON.stringify({ type, timestamp: iso(now), ...extra, asterisk_id: '02:fc:00:00:00:99', application: 'callhook' });
+  const ev = (type, extra) => JSON.stringify({ type, timestamp: TIME, ...extra, asterisk_id: '02:fc:00:00:00:99', application: 'callhook' }).split(TIME);
   return [
-    (t) => ev('ChannelCreated', t, { channel: A('Ring', '') }),
-    (t) => ev('ChannelVarset', t, { variable: 'SIPDOMAIN', value: '127.0.0.1', channel: A('Ring') }),
-    (t) => ev('ChannelDialplan', t, { dialplan_app: 'Dial', dialplan_app_data: 'PJSIP/alice,20', channel: A('Ring') }),
-    (t) => ev('ChannelCreated', t, { channel: B('Down', '') }),
-    (t) => ev('Dial', t, { dialstatus: '', forward: '', dialstring: 'alice', caller: A('Ring'), peer: B('Down') }),
-    (t) => ev('ChannelStateChange', t, { channel: B('Ringing') }),
-    (t) => ev('Dial', t, { dialstatus: 'RINGING', forward: '', dialstring: '', caller: A('Ring'), peer: B('Ringing') }),
-    (t) => ev('ChannelStateChange', t, { channel: B('Up') }),
-    (t) => ev('Dial', t, { dialstatus: 'ANSWER', forward: '', dialstring: '', caller: A('Ring'), peer: B('Up') }),
-    (t) => ev('ChannelStateChange', t, { channel: A('Up', aCall, ['Alice', '201']) }),
-    (t) => ev('ChannelEnteredBridge', t, { bridge: { id: `br-${n}`, channels: [b], bridge_type: 'mixing' }, channel: B('Up') }),
-    (t) => ev('ChannelEnteredBridge', t, { bridge: { id: `br-${n}`, channels: [a, b], bridge_type: 'mixing' }, channel: A('Up', aCall, ['Alice', '201']) }),
-    (t) => ev('ChannelHangupRequest', t, { cause: 16, channel: A('Up', aCall, ['Alice', '201']) }),
-    (t) => ev('ChannelDestroyed', t, { cause: 16, cause_txt: 'Normal Clearing', channel: A('Up', aCall, ['Alice', '201']) }),
-    (t) => ev('ChannelDestroyed', t, { cause: 16, cause_txt: 'Normal Clearing', channel: B('Up') }),
+    ev('ChannelCreated', { channel: A('Ring', '') }),
+    ev('ChannelVarset', { variable: 'SIPDOMAIN', value: '127.0.0.1', channel: A('Ring') }),
+    ev('ChannelDialplan', { dialplan_app: 'Dial', dialplan_app_data: 'PJSIP/alice,20', channel: A('Ring') }),
+    ev('ChannelCreated', { channel: B('Down', '') }),
+    ev('Dial', { dialstatus: '', forward: '', dialstring: 'alice', caller: A('Ring'), peer: B('Down') }),
+    ev('ChannelStateChange', { channel: B('Ringing') }),
+    ev('Dial', { dialstatus: 'RINGING', forward: '', dialstring: '', caller: A('Ring'), peer: B('Ringing') }),
+    ev('ChannelStateChange', { channel: B('Up') }),
+    ev('Dial', { dialstatus: 'ANSWER', forward: '', dialstring: '', caller: A('Ring'), peer: B('Up') }),
+    ev('ChannelStateChange', { channel: A('Up', aCall, ['Alice', '201']) }),
+    ev('ChannelEnteredBridge', { bridge: { id: `br-${n}`, channels: [b], bridge_type: 'mixing' }, channel: B('Up') }),
+    ev('ChannelEnteredBridge', { bridge: { id: `br-${n}`, channels: [a, b], bridge_type: 'mixing' }, channel: A('Up', aCall, ['Alice', '201']) }),
+    ev('ChannelHangupRequest', { cause: 16, channel: A('Up', aCall, ['Alice', '201']) }),
+    ev('ChannelDestroyed', { cause: 16, cause_txt: 'Normal Clearing', channel: A('Up', aCall, ['Alice', '201']) }),
+    ev('ChannelDestroyed', { cause: 16, cause_txt: 'Normal Clearing', channel: B('Up') }),
   ];
+}
+
+/**
+ * The frames of calls [first, first+count), serialised before they are streamed so that the
+ * stream costs the generator little more than the socket writes; ten calls interleaved at a
+ * time, as on a busy PBX. Each frame's key is `${call}:${index in callFrames}`.
+ */
+export function prepareCalls(first, count) {
+  const calls = [];
+  for (let n = first; n < first + count; n++) calls.push(callFrames(n));
+  const frames = [];
+  for (let g = 0; g < count; g += 10) {
+    const group = Math.min(10, count - g);
+    for (let i = 0; i < ARI_EVENTS_PER_CALL; i++) {
+      for (let c = g; c < g + group; c++) frames.push({ key: `${first + c}:${i}`, head: calls[c][i][0], tail: calls[c][i][1] });
+    }
+  }
+  return frames;
 }
 
 export async function startFakeAri() {
@@ -87,36 +110,34 @@ export async function startFakeAri() {
   const port = server.address().port;
 
   /**
-   * Streams calls [first, first+count). rate = ARI events per second, or 0 for full speed
-   * (bounded by the socket: it waits while more than 4 MB are buffered). With `sentAt` (a Map)
-   * it records when each frame was sent, keyed `${call}:${frame}`.
+   * Sends frames made by prepareCalls. rate = ARI events per second, or 0 for full speed (bounded
+   * by the socket: it waits while more than 4 MB are buffered). With `sentAt` (a Map) it records
+   * when each frame was sent, under the frame's key.
    */
-  async function stream(first, count, rate = 0, sentAt = undefined) {
-    const frames = [];
-    for (let n = first; n < first + count; n++) {
-      frames.push(...callFrames(n).map((f, i) => (sentAt ? (t) => (sentAt.set(`${n}:${i}`, t), f(t)) : f)));
-    }
-    // interleave calls a little, as a busy PBX does: 10 calls at a time
-    const order = [];
-    for (let g = 0; g < count; g += 10) {
-      const group = Math.min(10, count - g);
-      for (let i = 0; i < ARI_EVENTS_PER_CALL; i++) for (let c = 0; c < group; c++) order.push(frames[(g + c) * ARI_EVENTS_PER_CALL + i]);
-    }
+  async function stream(frames, rate = 0, sentAt = undefined) {
+    let lastMs = 0;
+    let lastIso = '';
+    const send = (f) => {
+      const now = Date.now();
+      if (now !== lastMs) (lastMs = now), (lastIso = iso(now));
+      sentAt?.set(f.key, now);
+      client.send(f.head + lastIso + f.tail);
+    };
     const started = Date.now();
     let sent = 0;
-    while (sent < order.length) {
+    while (sent < frames.length) {
       if (rate > 0) {
         const due = Math.floor(((Date.now() - started) / 1000) * rate);
-        while (sent < Math.min(due, order.length)) client.send(order[sent++](Date.now()));
+        while (sent < Math.min(due, frames.length)) send(frames[sent++]);
         await new Promise((r) => setTimeout(r, 1));
       } else {
-        const end = Math.min(order.length, sent + 1000);
-        while (sent < end) client.send(order[sent++](Date.now()));
+        const end = Math.min(frames.length, sent + 1000);
+        while (sent < end) send(frames[sent++]);
         while (client.bufferedAmount > 4 << 20) await new Promise((r) => setTimeout(r, 1));
         await new Promise((r) => setImmediate(r));
       }
     }
-    return { frames: order.length, ms: Date.now() - started };
+    return { frames: frames.length, ms: Date.now() - started };
   }
 
   return {

@@ -9,7 +9,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Agent, request } from 'undici';
-import { startFakeAri, legOf, triggerFrame, ARI_EVENTS_PER_CALL, CALL_EVENTS_PER_CALL } from './ari.mjs';
+import { startFakeAri, prepareCalls, legOf, triggerFrame, ARI_EVENTS_PER_CALL, CALL_EVENTS_PER_CALL } from './ari.mjs';
 
 const quick = process.argv.includes('--quick');
 const P = quick
@@ -140,10 +140,11 @@ const receivedAll = async (n, label, ms = 600_000) => {
 
 // --- 1. ingest and end-to-end delivery at full speed --------------------------------------
 console.error(`[bench] ${P.calls} calls (${P.calls * ARI_EVENTS_PER_CALL} ARI events) at full speed`);
+const fullSpeed = prepareCalls(0, P.calls);
 const base = await health();
 const cpu0 = { callhook: cpuOf(callhook.pid), receiver: cpuOf(receiver.pid), bench: selfCpu() };
 const t0 = Date.now();
-const streamed = await ari.stream(0, P.calls, 0);
+const streamed = await ari.stream(fullSpeed, 0);
 const ingestDone = await until((h) => h.ari_events_committed - base.ari_events_committed >= streamed.frames, 'ingest');
 const ingestMs = Date.now() - t0;
 const wantDelivered = P.calls * CALL_EVENTS_PER_CALL;
@@ -188,7 +189,7 @@ console.error(`[bench] raw undici baseline ${baselineRate} requests/s`);
 await ask({ cmd: 'reset', track: true });
 const latencyCalls = Math.round((1000 * P.latencySeconds) / ARI_EVENTS_PER_CALL);
 const sentAt = new Map();
-await ari.stream(100_000, latencyCalls, 1000, sentAt);
+await ari.stream(prepareCalls(100_000, latencyCalls), 1000, sentAt);
 await receivedAll(latencyCalls * CALL_EVENTS_PER_CALL, 'the latency run');
 // each webhook's latency: from the moment the ARI frame that caused it was sent to its receipt
 const lat = (await ask({ cmd: 'stats', withArrivals: true })).arrivals
@@ -209,9 +210,10 @@ for (let i = 1; i < P.backlogHooks; i++) await hook('/hook');
 const perCall = CALL_EVENTS_PER_CALL * P.backlogHooks;
 const backlogCalls = Math.ceil(P.backlogPending / perCall);
 console.error(`[bench] receiver down; ${backlogCalls} calls to ${P.backlogHooks} webhooks → ${backlogCalls * perCall} pending deliveries`);
+const backlogFrames = prepareCalls(200_000, backlogCalls);
 const tBacklog = Date.now();
 const before = await health();
-await ari.stream(200_000, backlogCalls, 0);
+await ari.stream(backlogFrames, 0);
 await until((h) => h.ari_events_committed - before.ari_events_committed >= backlogCalls * ARI_EVENTS_PER_CALL, 'backlog ingest');
 const backlogIngestRate = Math.round((backlogCalls * ARI_EVENTS_PER_CALL) / ((Date.now() - tBacklog) / 1000));
 const pendingHealth = await until((h) => h.deliveries_pending >= backlogCalls * perCall, 'pending');
