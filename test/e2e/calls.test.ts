@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Receiver, type Received } from '../helpers/receiver.js';
 import { freePort } from '../helpers/net.js';
-import { ARI_URL, crashPbx, ensurePbx, killSipp, placeCall, startPbx, stopPbx, type PbxState } from './pbx.js';
+import { ARI_URL, crashPbx, ensurePbx, hangupAll, killSipp, placeCall, sipListening, startPbx, stopPbx, type PbxState } from './pbx.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { startStasisApp, type StasisApp } from './stasis-app.js';
 
@@ -77,6 +77,7 @@ const phone = (who: 'alice' | 'bob' | 'gina', scenario: string, pauseMs = 500) =
 
 describe.skipIf(!pbx.ok)('calls on a real Asterisk 22', () => {
   beforeAll(async () => {
+    await hangupAll();
     receiver = await Receiver.start();
     proxy = await TcpProxy.start(8088);
     const port = await freePort();
@@ -125,9 +126,17 @@ describe.skipIf(!pbx.ok)('calls on a real Asterisk 22', () => {
     if (pbx.started) await stopPbx();
   });
 
-  beforeEach(() => {
+  // each scenario starts with callhook following ARI (a restart scenario leaves it reconnecting)
+  // and no call of an earlier scenario still up: a call placed before callhook is back would be
+  // found by reconciling, without its bridge; legs still open would count against this scenario
+  beforeEach(async () => {
+    const end = Date.now() + 30000;
+    for (let h = await health(); h.ari !== 'connected' || h.open_legs !== 0; h = await health()) {
+      if (Date.now() > end) throw new Error(`callhook not ready for the next call: ${JSON.stringify(h)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     receiver.requests.length = 0;
-  });
+  }, 40000);
 
   it('inbound call answered by the PBX itself (IVR)', async () => {
     expect(await placeCall(carrierCalls('15550001', 'caller', 1500))).toEqual([0]);
@@ -198,7 +207,7 @@ describe.skipIf(!pbx.ok)('calls on a real Asterisk 22', () => {
 
   it('a call originated through ARI is outbound', async () => {
     const answering = placeCall({ scenario: 'phone_answer', ip: '127.0.0.11', pauseMs: 300 });
-    await new Promise((r) => setTimeout(r, 400));
+    await sipListening('127.0.0.11');
     const res = await fetch(`${ARI_URL}/ari/channels?endpoint=PJSIP/alice&context=originate&extension=s&priority=1&callerId=Operator%20%3C100%3E`, {
       method: 'POST',
       headers: { authorization: 'Basic ' + Buffer.from('callhook:callhook').toString('base64') },
@@ -254,11 +263,14 @@ describe.skipIf(!pbx.ok)('calls on a real Asterisk 22', () => {
     expect((await health()).open_legs).toBe(0);
   });
 
-  /** an answered call is up; `restart` takes Asterisk down and up again */
+  /**
+   * an answered call is up and bridged (both legs' channel_bridge are in: crashing between the
+   * answers and the bridge would leave no bridge to report); `restart` takes Asterisk down and up again
+   */
   const restartMidCall = async (restart: () => Promise<void>) => {
     void placeCall(carrierCalls('15550002', 'caller', 20000), [phone('alice', 'phone_answer', 200)]);
-    for (let i = 0; payloads('/acme').filter((p) => p.hook_event === 'channel_answer').length < 2; i++) {
-      if (i > 200) throw new Error('no answer');
+    for (let i = 0; payloads('/acme').filter((p) => p.hook_event === 'channel_bridge').length < 2; i++) {
+      if (i > 200) throw new Error('no bridge');
       await new Promise((r) => setTimeout(r, 25));
     }
     await restart();

@@ -1,6 +1,7 @@
 /** The real test PBX (asterisk/pbx.sh) and sipp, for the e2e suite. */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -57,6 +58,12 @@ export async function killSipp(): Promise<void> {
   await run('pkill', ['-f', `sipp.*${SIPP_DIR}`]).catch(() => undefined);
 }
 
+/** hangs up every call on the PBX, such as those an interrupted earlier run left up with no sipp left to end them */
+export async function hangupAll(): Promise<void> {
+  await killSipp();
+  await asteriskCli('channel request hangup all');
+}
+
 /** asterisk -rx */
 export async function asteriskCli(command: string): Promise<string> {
   const { stdout } = await run('bash', [PBX, 'cli', command]);
@@ -80,10 +87,23 @@ export function sipp(o: SippOptions): Promise<number> {
   return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
 }
 
+/**
+ * Resolves once a socket is bound to UDP ip:5060 (a phone's sipp is up), read from
+ * /proc/net/udp; a loaded machine can take well over the half second a fixed wait would give.
+ */
+export async function sipListening(ip: string): Promise<void> {
+  const hex = ip.split('.').reverse().map((n) => Number(n).toString(16).padStart(2, '0')).join('').toUpperCase();
+  for (let i = 0; i < 200; i++) {
+    if ((await readFile('/proc/net/udp', 'utf8')).includes(` ${hex}:13C4 `)) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no sipp listens on ${ip}:5060 after 5 s`);
+}
+
 /** Phones listen first, then the caller calls; resolves with every sipp exit code. */
 export async function placeCall(caller: SippOptions, phones: SippOptions[] = []): Promise<number[]> {
   const listening = phones.map(sipp);
-  await new Promise((r) => setTimeout(r, 400));
+  await Promise.all(phones.map((p) => sipListening(p.ip)));
   const codes = [await sipp(caller)];
   return [...codes, ...(await Promise.all(listening))];
 }
