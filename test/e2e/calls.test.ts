@@ -56,6 +56,14 @@ async function settle(path: string, destroys: number, ms = 20000): Promise<Paylo
   return payloads(path);
 }
 
+/** waits (at most 5 s) until `path` got `n` webhooks of `hookEvent` since the scenario began */
+async function arrived(path: string, hookEvent: string, n: number): Promise<void> {
+  for (let i = 0; payloads(path).filter((p) => p.hook_event === hookEvent).length < n; i++) {
+    if (i > 200) throw new Error(`${path}: no ${n} × ${hookEvent}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 type Leg = [Payload, ...Payload[]];
 
 /** events per leg (channel_id), in the order received */
@@ -248,10 +256,7 @@ describe.skipIf(!pbx.ok)('calls on a real Asterisk 22', () => {
   });
   it('ARI socket cut mid-call, the call ends meanwhile: each leg gets exactly one destroy, no ghost legs', async () => {
     const call = placeCall(carrierCalls('15550002', 'caller', 2500), [phone('alice', 'phone_answer', 200)]);
-    for (let i = 0; payloads('/acme').filter((p) => p.hook_event === 'channel_answer').length < 2; i++) {
-      if (i > 200) throw new Error('no answer');
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await arrived('/acme', 'channel_answer', 2);
     proxy.cut(5000); // the call ends while callhook cannot reach ARI
     expect(await call).toEqual([0, 0]);
     const all = legs(await settle('/acme', 2, 30000));
@@ -269,10 +274,7 @@ describe.skipIf(!pbx.ok)('calls on a real Asterisk 22', () => {
    */
   const restartMidCall = async (restart: () => Promise<void>) => {
     void placeCall(carrierCalls('15550002', 'caller', 20000), [phone('alice', 'phone_answer', 200)]);
-    for (let i = 0; payloads('/acme').filter((p) => p.hook_event === 'channel_bridge').length < 2; i++) {
-      if (i > 200) throw new Error('no bridge');
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await arrived('/acme', 'channel_bridge', 2);
     await restart();
     await killSipp();
     await startPbx();
