@@ -129,12 +129,21 @@ const until = async (cond, label, ms = 600_000) => {
   }
 };
 const received = async (path) => (await ask({ cmd: 'stats' })).counts[path] ?? 0;
-/** waits until the receiver has got `n` webhooks since its last reset */
+/** waits until the receiver has got `n` webhooks since its last reset; fails when none arrives for a minute */
 const receivedAll = async (n, label, ms = 600_000) => {
   const end = Date.now() + ms;
-  while ((await received('/hook')) < n) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${label}: ${await received('/hook')} of ${n} webhooks`);
+  let got = 0;
+  let movedAt = Date.now();
+  while (got < n) {
     await sleep(20);
+    const seen = await received('/hook');
+    if (seen > got) (got = seen), (movedAt = Date.now());
+    const stalled = Date.now() - movedAt > 60_000;
+    if (got < n && (stalled || Date.now() > end)) {
+      const off = (await api('GET', '/api/v1/accounts/bench/webhooks')).data.filter((h) => !h.enabled);
+      const why = off.length ? `; disabled webhooks: ${off.map((h) => `${h.id} (${h.disabled_reason})`).join(', ')}` : '';
+      throw new Error(`${stalled ? 'stalled' : 'timed out'} waiting for ${label}: ${got} of ${n} webhooks; health ${JSON.stringify(await health())}${why}`);
+    }
   }
 };
 

@@ -243,9 +243,11 @@ export class Dispatcher {
   /**
    * disables a webhook; its pending deliveries stay stored and go out once it is re-enabled.
    * With `collect` (too many failures, not 410) new events keep queueing for it meanwhile.
+   * `hook` is the webhook as it was when the try was claimed: if its owner has edited or
+   * re-enabled it since, the try's failure does not disable it.
    */
   private async disable(hook: Webhook, reason: string, now: number, collect: boolean): Promise<void> {
-    if (await this.o.store.disableWebhook(hook.id, reason, now, collect)) {
+    if (await this.o.store.disableWebhook(hook.id, reason, now, collect, hook.updated)) {
       this.o.logger.warn({ webhook_id: hook.id, account_id: hook.account_id, reason }, 'webhook disabled');
     }
   }
@@ -293,7 +295,8 @@ export class Dispatcher {
     if (outcome === 'gone') {
       await this.disable(hook, 'receiver answered 410 Gone', now, false);
     } else if (outcome !== 'success' && this.o.disableAfter > 0) {
-      const failures = await this.o.store.failuresSince(hook.id, now - this.o.disableWindowMs);
+      // failures are counted within the window and since the webhook's last edit or re-enable
+      const failures = await this.o.store.failuresSince(hook.id, Math.max(now - this.o.disableWindowMs, hook.updated));
       if (failures >= this.o.disableAfter) {
         await this.disable(hook, `${failures} failed tries within ${Math.round(this.o.disableWindowMs / 1000)} s`, now, true);
       }

@@ -161,9 +161,12 @@ export interface Store {
   webhookById(id: string): Promise<Webhook | undefined>;
   /**
    * disables an enabled webhook; with `collect` it goes on collecting events (auto-disable after
-   * failures) until it is re-enabled or edited while disabled. False if it was not enabled.
+   * failures) until it is re-enabled or edited while disabled. With `seenUpdated` only if the
+   * webhook was not edited or re-enabled since the caller read it (its `updated` then): a try
+   * sent before a change does not disable what the owner has since fixed or re-enabled.
+   * False if it was not disabled.
    */
-  disableWebhook(id: string, reason: string, at: number, collect?: boolean): Promise<boolean>;
+  disableWebhook(id: string, reason: string, at: number, collect?: boolean, seenUpdated?: number): Promise<boolean>;
   /** re-enables every disabled webhook of an account, its pending deliveries due now; returns how many */
   reenableWebhooks(accountId: string, at: number): Promise<number>;
 

@@ -63,6 +63,31 @@ describe('auto-disable', () => {
     expect(delivered.size).toBe(11);
   });
 
+  it('tries that fail after the owner re-enabled the webhook, but were sent before, do not disable it again', async () => {
+    // the first three tries fail at once and disable the webhook; the tries of the other legs
+    // already on their way are answered 500 only 800 ms later, after the re-enable
+    let fixed = false;
+    let heldAtFix = 0;
+    receiver.respond = (_req, n) => (fixed ? { status: 200 } : n < 3 ? { status: 500 } : { status: 500, delayMs: 800 });
+    const h = await hook({ uri: receiver.url('/crm'), retries: 10 });
+    ari.send(...loadFixture('local.jsonl'), ...loadFixture('ringgroup.jsonl'), ...loadFixture('dial_answered.jsonl'));
+    await until(async () => (await run.api('GET', `${base}/${h.id}`, token)).json.data.enabled === false);
+    fixed = true;
+    heldAtFix = receiver.requests.length - 3;
+    const reenabled = await run.api('PATCH', `${base}/${h.id}`, token, { data: { enabled: true } });
+    expect(reenabled.json.data.enabled).toBe(true);
+    // the held tries do fail after the re-enable…
+    expect(heldAtFix).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 1000));
+    const late = (await run.api('GET', `${base}/${h.id}/attempts`, token)).json.data as { result: string; reason: string }[];
+    expect(late.filter((a) => a.result === 'failure').length).toBeGreaterThanOrEqual(3 + heldAtFix);
+    // …and the webhook stays enabled and delivers everything
+    expect((await run.api('GET', `${base}/${h.id}`, token)).json.data).toMatchObject({ enabled: true, disabled_reason: null });
+    await until(async () => (await deliveries(h.id, 'pending')).length === 0, 10_000);
+    expect((await run.api('GET', `${base}/${h.id}`, token)).json.data.enabled).toBe(true);
+    expect(await deliveries(h.id, 'failed')).toEqual([]);
+  });
+
   it('a webhook its owner disabled collects nothing', async () => {
     const h = await hook({ uri: receiver.url('/crm') });
     await run.api('PATCH', `${base}/${h.id}`, token, { data: { enabled: false } });

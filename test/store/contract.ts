@@ -118,6 +118,16 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect((await store.webhookById('h1'))!.disabled_reason).toBeNull();
     });
 
+    it('a failure seen before an edit or re-enable does not disable the webhook', async () => {
+      // h1 was last changed at 1: a try that saw it then may disable it
+      expect(await store.disableWebhook('h1', '6 failed tries within 60 s', 7, true, 1)).toBe(true);
+      expect(await store.reenableWebhooks('a1', 8)).toBe(1);
+      // a try claimed before the re-enable (it saw updated 7) finishes after it
+      expect(await store.disableWebhook('h1', '6 failed tries within 60 s', 9, true, 7)).toBe(false);
+      expect((await store.webhookById('h1'))!).toMatchObject({ enabled: true, disabled_reason: null, updated: 8 });
+      expect(await store.disableWebhook('h1', '6 failed tries within 60 s', 10, true, 8)).toBe(true);
+    });
+
     it('a webhook disabled after failures collects events until re-enabled or disabled by its owner', async () => {
       await store.disableWebhook('h1', '6 failed tries within 60 s', 7, true);
       expect((await store.activeWebhooks(['a1'])).map((h) => h.id)).toEqual(['h1']);

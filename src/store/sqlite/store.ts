@@ -172,7 +172,7 @@ export class SqliteStore implements Store {
         'UPDATE webhooks SET name = @name, uri = @uri, hook = @hook, http_verb = @http_verb, format = @format, retries = @retries, enabled = @enabled, custom_data = @custom_data, headers = @headers, event_filter = @event_filter, include_internal_legs = @include_internal_legs, include_subaccounts = @include_subaccounts, secret = @secret, disabled_reason = @disabled_reason, paused = CASE WHEN @enabled = 1 OR @disabled_reason IS NULL THEN 0 ELSE paused END, updated = @updated WHERE account_id = @account_id AND id = @id',
       ),
       deleteWebhook: p('DELETE FROM webhooks WHERE account_id = ? AND id = ?'),
-      disableWebhook: p('UPDATE webhooks SET enabled = 0, paused = ?, disabled_reason = ?, updated = ? WHERE id = ? AND enabled = 1'),
+      disableWebhook: p('UPDATE webhooks SET enabled = 0, paused = ?, disabled_reason = ?, updated = ? WHERE id = ? AND enabled = 1 AND updated <= ?'),
       reenable: p('UPDATE webhooks SET enabled = 1, paused = 0, disabled_reason = NULL, updated = ? WHERE account_id = ? AND enabled = 0'),
       insertEvent: p(
         'INSERT OR IGNORE INTO events (id, account_id, hook_event, leg, call_id, payload, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -319,8 +319,8 @@ export class SqliteStore implements Store {
     );
     return (this.stmt[key].all(...accountIds) as Row[]).map(toWebhook);
   }
-  async disableWebhook(id: string, reason: string, at: number, collect = false): Promise<boolean> {
-    return this.stmt.disableWebhook!.run(collect ? 1 : 0, reason, at, id).changes > 0;
+  async disableWebhook(id: string, reason: string, at: number, collect = false, seenUpdated = Number.MAX_SAFE_INTEGER): Promise<boolean> {
+    return this.stmt.disableWebhook!.run(collect ? 1 : 0, reason, at, id, seenUpdated).changes > 0;
   }
   async reenableWebhooks(accountId: string, at: number): Promise<number> {
     return this.db.transaction(() => {
