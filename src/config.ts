@@ -62,7 +62,7 @@ export const SETTINGS: Setting[] = [
   { env: 'CALLHOOK_BODY_LIMIT', path: 'api.bodyLimit', kind: 'int', schema: Int(1024, 10485760), default: 65536, doc: 'largest accepted API request body, bytes' },
   { env: 'CALLHOOK_ADMIN_TOKEN', path: 'adminToken', kind: 'string', schema: Type.String({ minLength: 16 }), secret: true, doc: 'admin token; generated on first start into DATA_DIR/admin-token when unset' },
   { env: 'CALLHOOK_DATA_DIR', path: 'dataDir', kind: 'string', schema: Type.String({ minLength: 1 }), default: './data', doc: 'directory of the SQLite database and the generated admin token' },
-  { env: 'DATABASE_URL', path: 'databaseUrl', kind: 'string', schema: Type.String({ pattern: '^postgres(ql)?://' }), secret: true, doc: 'postgres://… switches the store to PostgreSQL (not available yet)' },
+  { env: 'DATABASE_URL', path: 'databaseUrl', kind: 'string', schema: Type.String({ pattern: '^postgres(ql)?://' }), secret: true, doc: 'postgres://… puts the store in PostgreSQL (several callhook processes may share it) instead of SQLite in CALLHOOK_DATA_DIR' },
   { env: 'CALLHOOK_DEFAULT_ACCOUNT', path: 'defaultAccount', kind: 'string', schema: Name, doc: 'account for calls that resolve to no other account' },
   { env: 'CALLHOOK_DEFAULT_REALM', path: 'defaultRealm', kind: 'string', schema: Name, doc: 'realm of from/to/request when the account has none (default: the ARI host)' },
   { env: 'CALLHOOK_ACCOUNT_VARIABLE', path: 'accountVariable', kind: 'string', schema: Name, default: 'CALLHOOK_ACCOUNT', doc: 'channel variable (listed in ari.conf channelvars) naming the account of a leg' },
@@ -152,9 +152,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     setPath(out, setting.path, value);
   }
   const config = out as unknown as Config;
-  if (config.databaseUrl) {
-    throw new AppError('config', 'DATABASE_URL: the PostgreSQL store is not available in this version; unset it to use SQLite');
-  }
   if (config.delivery.leaseMs <= config.delivery.timeoutMs) {
     throw new AppError('config', 'CALLHOOK_LEASE_MS: must be longer than CALLHOOK_TIMEOUT_MS');
   }

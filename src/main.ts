@@ -10,6 +10,8 @@ import { AccountDirectory } from './calls/account.js';
 import { CallTracker } from './calls/tracker.js';
 import { Ingest } from './events/ingest.js';
 import { SqliteStore } from './store/sqlite/store.js';
+import { PostgresStore } from './store/postgres/store.js';
+import type { Store } from './store/store.js';
 import { ThreadSender } from './delivery/thread-sender.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { buildApp } from './api/app.js';
@@ -39,6 +41,9 @@ export function createLogger(level: string): Logger {
   });
 }
 
+/** how often a process on a shared (PostgreSQL) store reads the accounts again */
+const ACCOUNTS_RELOAD_MS = 2000;
+
 /** the admin token: configured, or generated once into DATA_DIR/admin-token (mode 0600) */
 function adminToken(config: Config, logger: Logger): string {
   if (config.adminToken) return config.adminToken;
@@ -52,9 +57,13 @@ function adminToken(config: Config, logger: Logger): string {
 
 export async function startDaemon(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Daemon> {
   mkdirSync(config.dataDir, { recursive: true });
-  const store = new SqliteStore(join(config.dataDir, 'callhook.db'));
+  const store: Store = config.databaseUrl ? await PostgresStore.open(config.databaseUrl) : new SqliteStore(join(config.dataDir, 'callhook.db'));
   const accounts = new AccountDirectory(config.defaultAccount);
   accounts.load(await store.listAccounts());
+  // another process sharing the PostgreSQL store may add or change accounts: read them again now and then
+  const accountsTimer = config.databaseUrl
+    ? setInterval(() => void store.listAccounts().then((list) => accounts.load(list), (err: Error) => logger.warn({ reason: err.message }, 'could not reload accounts')), ACCOUNTS_RELOAD_MS).unref()
+    : undefined;
 
   const sender = new ThreadSender({
     connectTimeoutMs: config.delivery.connectTimeoutMs,
@@ -130,6 +139,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
   try {
     await app.listen({ host: config.api.host, port: config.api.port });
   } catch (err) {
+    clearInterval(accountsTimer);
     await store.close();
     throw err;
   }
@@ -137,7 +147,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
   const port = typeof address === 'object' && address ? address.port : config.api.port;
   const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
   const url = `http://${host}:${port}`;
-  logger.info({ api: url, data_dir: config.dataDir, ari: config.ari.url, app: config.ari.app }, 'callhook started');
+  logger.info({ api: url, store: config.databaseUrl ? 'postgresql' : 'sqlite', data_dir: config.dataDir, ari: config.ari.url, app: config.ari.app }, 'callhook started');
 
   dispatcher.start();
   ari.start();
@@ -161,6 +171,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
     close: () =>
       (closing ??= (async () => {
         clearInterval(pruneTimer);
+        clearInterval(accountsTimer);
         await ari.close();
         await app.close();
         await ingest.drain();

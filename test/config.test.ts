@@ -83,8 +83,9 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CALLHOOK_CONFIG: join(dir, 'missing.json') })).toThrowError(/cannot read/);
   });
 
-  it('refuses DATABASE_URL while only SQLite exists', () => {
-    expect(() => loadConfig({ DATABASE_URL: 'postgres://localhost/test' })).toThrowError(/^DATABASE_URL: /);
+  it('takes a postgres:// DATABASE_URL and refuses anything else without showing it', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u:pw@db/callhook' }).databaseUrl).toBe('postgresql://u:pw@db/callhook');
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://u:pw@db/callhook' })).toThrowError(/^DATABASE_URL: .*got \(hidden\)$/);
   });
 
   it('documents every setting in the README', async () => {

@@ -101,10 +101,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     reply.code(404).send(errorBody(req, 404, `no route ${req.method} ${req.url.split('?')[0]}`));
   });
 
+  const reloadAccounts = async () => deps.accounts.load(await deps.store.listAccounts());
   const ctx: Ctx = {
     deps,
-    auth: new Auth(deps.store, deps.accounts, hashToken(deps.adminToken)),
-    reloadAccounts: async () => deps.accounts.load(await deps.store.listAccounts()),
+    auth: new Auth(deps.store, deps.accounts, hashToken(deps.adminToken), reloadAccounts),
+    reloadAccounts,
   };
   await ctx.reloadAccounts();
 

@@ -35,6 +35,8 @@ export class Auth {
     private readonly store: Pick<Store, 'findToken'>,
     private readonly accounts: AccountDirectory,
     private readonly adminHash: string,
+    /** reads the accounts again from the store (another process sharing it may have added one) */
+    private readonly reload: () => Promise<void>,
   ) {}
 
   async principal(req: FastifyRequest): Promise<Principal> {
@@ -55,12 +57,14 @@ export class Auth {
   /** The caller may act on an account: admin, the account itself, or an ancestor account. */
   async account(req: FastifyRequest, accountId: string): Promise<Principal> {
     const p = await this.principal(req);
-    const known = this.accounts.get(accountId) !== undefined;
+    const allowed = () => this.accounts.get(accountId) !== undefined && (p.admin || this.accounts.lineage(accountId).includes(p.accountId));
+    // not in this process's directory: perhaps just created through another process's API
+    if (!allowed()) await this.reload();
     if (p.admin) {
-      if (!known) throw new AppError('not_found', `account ${accountId} not found`);
+      if (!allowed()) throw new AppError('not_found', `account ${accountId} not found`);
       return p;
     }
-    if (!known || !this.accounts.lineage(accountId).includes(p.accountId)) {
+    if (!allowed()) {
       throw new AppError('forbidden', 'this token does not grant access to this account');
     }
     return p;

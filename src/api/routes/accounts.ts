@@ -89,7 +89,10 @@ async function issueToken(ctx: Ctx, accountId: string): Promise<{ token: Token; 
 export async function accountRoutes(app: FastifyInstance, ctx: Ctx): Promise<void> {
   const { store } = ctx.deps;
 
+  // the checks of parent, numbers and accountcodes read the accounts as stored now: another
+  // process sharing the store may have changed them
   const create = async (req: { body: unknown }, reply: Parameters<typeof ok>[0]) => {
+    await ctx.reloadAccounts();
     const fields = validateAccount(ctx, dataOf(req.body), undefined);
     if (await store.getAccount(fields.id)) throw new AppError('conflict', `account ${fields.id} already exists`);
     const now = Date.now();
@@ -121,6 +124,7 @@ export async function accountRoutes(app: FastifyInstance, ctx: Ctx): Promise<voi
   const edit = async (req: { params: AccountParams; body: unknown }, reply: Parameters<typeof ok>[0]) => {
     const existing = await store.getAccount(req.params.account_id);
     if (!existing) throw new AppError('not_found', `account ${req.params.account_id} not found`);
+    await ctx.reloadAccounts();
     const fields = validateAccount(ctx, dataOf(req.body), existing);
     const account: Account = { ...fields, created: existing.created, updated: Date.now() };
     await store.updateAccount(account);

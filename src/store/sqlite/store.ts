@@ -13,59 +13,7 @@ import type {
   PruneResult, Store, StoredEvent, StoredLeg, Token,
 } from '../store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
-
-type Row = Record<string, unknown>;
-
-function toAccount(r: Row): Account {
-  return {
-    id: r.id as string,
-    name: r.name as string,
-    realm: (r.realm as string | null) ?? null,
-    parent_id: (r.parent_id as string | null) ?? null,
-    accountcodes: JSON.parse(r.accountcodes as string) as string[],
-    numbers: JSON.parse(r.numbers as string) as string[],
-    created: r.created as number,
-    updated: r.updated as number,
-  };
-}
-
-function toWebhook(r: Row): Webhook {
-  return {
-    id: r.id as string,
-    account_id: r.account_id as string,
-    name: r.name as string,
-    uri: r.uri as string,
-    hook: r.hook as Webhook['hook'],
-    http_verb: r.http_verb as Webhook['http_verb'],
-    format: r.format as Webhook['format'],
-    retries: r.retries as number,
-    enabled: r.enabled === 1,
-    custom_data: JSON.parse(r.custom_data as string) as Webhook['custom_data'],
-    headers: JSON.parse(r.headers as string) as Webhook['headers'],
-    event_filter: (r.event_filter as string | null) ?? null,
-    include_internal_legs: r.include_internal_legs === 1,
-    include_subaccounts: r.include_subaccounts === 1,
-    secret: r.secret as string,
-    disabled_reason: (r.disabled_reason as string | null) ?? null,
-    created: r.created as number,
-    updated: r.updated as number,
-  };
-}
-
-function webhookParams(h: Webhook): Row {
-  return {
-    ...h,
-    enabled: h.enabled ? 1 : 0,
-    include_internal_legs: h.include_internal_legs ? 1 : 0,
-    include_subaccounts: h.include_subaccounts ? 1 : 0,
-    custom_data: JSON.stringify(h.custom_data),
-    headers: JSON.stringify(h.headers),
-  };
-}
-
-function accountParams(a: Account): Row {
-  return { ...a, accountcodes: JSON.stringify(a.accountcodes), numbers: JSON.stringify(a.numbers) };
-}
+import { WEBHOOK_COLUMNS, accountParams, toAccount, toWebhook, webhookParams, type Row } from '../rows.js';
 
 /** the writer checkpoints itself only when the log grows past this many pages (the checkpointer stopped or fell behind) */
 const BACKSTOP_PAGES = 10_000;
@@ -102,9 +50,6 @@ function firstRowFrom(table: string, rowid: string): string {
 }
 
 const STATUS_LITERAL: Record<DeliveryStatus, string> = { pending: 'pending', succeeded: 'succeeded', failed: 'failed' };
-
-const WEBHOOK_COLUMNS =
-  'id, account_id, name, uri, hook, http_verb, format, retries, enabled, custom_data, headers, event_filter, include_internal_legs, include_subaccounts, secret, disabled_reason, created, updated';
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
