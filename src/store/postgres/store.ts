@@ -15,6 +15,7 @@ import type {
 } from '../store.js';
 import { WEBHOOK_COLUMNS, accountParams, toAccount, toWebhook, webhookParams, type Row } from '../rows.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
+import { webhooksInTurn } from '../turns.js';
 
 /** BIGINT (times, ids, counts) read as numbers: every value callhook keeps fits in 2^53 */
 const types = {
@@ -264,14 +265,9 @@ export class PostgresStore implements Store {
   async claimDeliveries(now: number, limit: number, leaseMs: number, slots?: (webhookId: string) => number): Promise<DueDelivery[]> {
     return this.tx(async (c) => {
       const hooks = (await c.query<{ id: string }>('SELECT id FROM webhooks WHERE enabled ORDER BY id')).rows.map((r) => r.id);
-      // start at a different webhook each time, so one busy webhook does not starve the rest
-      const start = hooks.length ? this.claimRound++ % hooks.length : 0;
       const out: DueDelivery[] = [];
-      for (let i = 0; i < hooks.length && out.length < limit; i++) {
-        const hook = hooks[(start + i) % hooks.length]!;
-        const room = Math.min(limit - out.length, slots ? slots(hook) : limit);
-        if (room <= 0) continue;
-        out.push(...(await c.query<DueDelivery>(CLAIM, [hook, now, room, now + leaseMs])).rows);
+      for (const [hook, n] of webhooksInTurn(hooks, this.claimRound++, () => limit - out.length, slots)) {
+        out.push(...(await c.query<DueDelivery>(CLAIM, [hook, now, n, now + leaseMs])).rows);
       }
       return out;
     });

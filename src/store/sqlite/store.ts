@@ -13,6 +13,7 @@ import type {
   PruneResult, Store, StoredEvent, StoredLeg, Token,
 } from '../store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
+import { webhooksInTurn } from '../turns.js';
 import { WEBHOOK_COLUMNS, accountParams, toAccount, toWebhook, webhookParams, type Row } from '../rows.js';
 
 /** the writer checkpoints itself only when the log grows past this many pages (the checkpointer stopped or fell behind) */
@@ -297,13 +298,8 @@ export class SqliteStore implements Store {
     }
     return this.db.transaction(() => {
       const hooks = (this.stmt.enabledHooks!.all() as { id: string }[]).map((r) => r.id);
-      // start at a different webhook each time, so one busy webhook does not starve the rest
-      const start = hooks.length ? this.claimRound++ % hooks.length : 0;
       const out: DueDelivery[] = [];
-      for (let i = 0; i < hooks.length && out.length < limit; i++) {
-        const hook = hooks[(start + i) % hooks.length]!;
-        const room = Math.min(limit - out.length, slots ? slots(hook) : limit);
-        if (room <= 0) continue;
+      for (const [hook, room] of webhooksInTurn(hooks, this.claimRound++, () => limit - out.length, slots)) {
         // the leased ones are skipped here: reading that many more than there is room for is enough
         let taken = 0;
         for (const seq of this.stmt.dueSeqs!.all({ hook, now, limit: room + leased.size }) as number[]) {
