@@ -14,6 +14,8 @@ export interface Config {
   adminToken: string | undefined;
   dataDir: string;
   databaseUrl: string | undefined;
+  /** what this process does; with SQLite all of it */
+  roles: Role[];
   defaultAccount: string | undefined;
   defaultRealm: string | undefined;
   accountVariable: string;
@@ -34,6 +36,9 @@ export interface Config {
   };
   retentionDays: number;
 }
+
+export const ROLES = ['ingest', 'deliver', 'api'] as const;
+export type Role = (typeof ROLES)[number];
 
 type Kind = 'string' | 'int' | 'list';
 interface Setting {
@@ -63,6 +68,7 @@ export const SETTINGS: Setting[] = [
   { env: 'CALLHOOK_ADMIN_TOKEN', path: 'adminToken', kind: 'string', schema: Type.String({ minLength: 16 }), secret: true, doc: 'admin token; generated on first start into DATA_DIR/admin-token when unset' },
   { env: 'CALLHOOK_DATA_DIR', path: 'dataDir', kind: 'string', schema: Type.String({ minLength: 1 }), default: './data', doc: 'directory of the SQLite database and the generated admin token' },
   { env: 'DATABASE_URL', path: 'databaseUrl', kind: 'string', schema: Type.String({ pattern: '^postgres(ql)?://' }), secret: true, doc: 'postgres://… puts the store in PostgreSQL (several callhook processes may share it) instead of SQLite in CALLHOOK_DATA_DIR' },
+  { env: 'CALLHOOK_ROLES', path: 'roles', kind: 'list', schema: Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { minItems: 1, uniqueItems: true }), default: [...ROLES], doc: 'what this process does, comma-separated: ingest (follow ARI, store call events), deliver (send webhooks), api (the REST API; GET /health is always served). Fewer than all three need DATABASE_URL: other processes do the rest' },
   { env: 'CALLHOOK_DEFAULT_ACCOUNT', path: 'defaultAccount', kind: 'string', schema: Name, doc: 'account for calls that resolve to no other account' },
   { env: 'CALLHOOK_DEFAULT_REALM', path: 'defaultRealm', kind: 'string', schema: Name, doc: 'realm of from/to/request when the account has none (default: the ARI host)' },
   { env: 'CALLHOOK_ACCOUNT_VARIABLE', path: 'accountVariable', kind: 'string', schema: Name, default: 'CALLHOOK_ACCOUNT', doc: 'channel variable (listed in ari.conf channelvars) naming the account of a leg' },
@@ -152,6 +158,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     setPath(out, setting.path, value);
   }
   const config = out as unknown as Config;
+  if (!config.databaseUrl && config.roles.length < ROLES.length) {
+    throw new AppError('config', 'CALLHOOK_ROLES: with SQLite one process does everything (ingest, deliver, api); set DATABASE_URL to share the work between processes');
+  }
   if (config.delivery.leaseMs <= config.delivery.timeoutMs) {
     throw new AppError('config', 'CALLHOOK_LEASE_MS: must be longer than CALLHOOK_TIMEOUT_MS');
   }

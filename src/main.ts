@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config.js';
+import type { Config, Role } from './config.js';
 import { AriClient } from './ari/client.js';
 import { reconcile } from './ari/reconcile.js';
 import { AccountDirectory } from './calls/account.js';
@@ -56,6 +56,7 @@ function adminToken(config: Config, logger: Logger): string {
 }
 
 export async function startDaemon(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Daemon> {
+  const has = (role: Role) => config.roles.includes(role);
   mkdirSync(config.dataDir, { recursive: true });
   const store: Store = config.databaseUrl ? await PostgresStore.open(config.databaseUrl) : new SqliteStore(join(config.dataDir, 'callhook.db'));
   const accounts = new AccountDirectory(config.defaultAccount);
@@ -122,9 +123,11 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
     onWebhooksChanged: () => dispatcher.wake(),
     sendTest: (hook, payload) => dispatcher.sendTest(hook, payload),
     defaultRealm,
+    routes: has('api'),
     health: async () => ({
       version: VERSION,
-      ari: ari.status,
+      roles: config.roles,
+      ari: has('ingest') ? ari.status : 'off',
       open_legs: tracker.openLegs,
       ari_events_received: ingest.received,
       ari_events_committed: ingest.committed,
@@ -147,10 +150,10 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
   const port = typeof address === 'object' && address ? address.port : config.api.port;
   const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
   const url = `http://${host}:${port}`;
-  logger.info({ api: url, store: config.databaseUrl ? 'postgresql' : 'sqlite', data_dir: config.dataDir, ari: config.ari.url, app: config.ari.app }, 'callhook started');
+  logger.info({ api: url, roles: config.roles, store: config.databaseUrl ? 'postgresql' : 'sqlite', data_dir: config.dataDir, ari: config.ari.url, app: config.ari.app }, 'callhook started');
 
-  dispatcher.start();
-  ari.start();
+  if (has('deliver')) dispatcher.start();
+  if (has('ingest')) ari.start();
 
   // retention: attempts, finished deliveries and their events older than CALLHOOK_RETENTION_DAYS
   const prune = () =>

@@ -83,6 +83,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CALLHOOK_CONFIG: join(dir, 'missing.json') })).toThrowError(/cannot read/);
   });
 
+  it('splits the roles only on a shared store', () => {
+    expect(loadConfig({}).roles).toEqual(['ingest', 'deliver', 'api']);
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x', CALLHOOK_ROLES: 'deliver' }).roles).toEqual(['deliver']);
+    expect(() => loadConfig({ CALLHOOK_ROLES: 'ingest,api' })).toThrowError(/^CALLHOOK_ROLES: with SQLite one process does everything/);
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://db/x', CALLHOOK_ROLES: 'ingest,send' })).toThrowError(/^CALLHOOK_ROLES: /);
+  });
+
   it('takes a postgres:// DATABASE_URL and refuses anything else without showing it', () => {
     expect(loadConfig({ DATABASE_URL: 'postgresql://u:pw@db/callhook' }).databaseUrl).toBe('postgresql://u:pw@db/callhook');
     expect(() => loadConfig({ DATABASE_URL: 'mysql://u:pw@db/callhook' })).toThrowError(/^DATABASE_URL: .*got \(hidden\)$/);

@@ -71,3 +71,44 @@ describe.runIf(postgresReady)('two processes sharing one PostgreSQL store', () =
     expect(attempts.filter((t) => t.result === 'success')).toHaveLength(expected);
   });
 });
+
+describe.runIf(postgresReady)('processes with one role each on one PostgreSQL store', () => {
+  const runs: Running[] = [];
+  beforeEach(async () => {
+    ari = await FakeAri.start();
+    receiver = await Receiver.start();
+  });
+  afterEach(async () => {
+    for (const run of runs.splice(0)) await run.daemon.close();
+    await ari.close();
+    await receiver.close();
+  });
+
+  it('the api process configures, the ingest process stores, the deliver process sends', async () => {
+    const url = await freshSchema();
+    const start = async (roles: string) => {
+      const run = await runDaemon(ari, { DATABASE_URL: url, CALLHOOK_ROLES: roles, CALLHOOK_ARI_APP: `callhook-${roles}` });
+      runs.push(run);
+      return run;
+    };
+    const api = await start('api');
+    const token = (await api.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'], numbers: ['15550001'] } })).json.data.auth_token;
+    expect((await api.api('PUT', '/api/v1/accounts/acme/webhooks', token, { data: { uri: receiver.url('/crm'), hook: 'all', format: 'json' } })).status).toBe(201);
+    const ingest = await start('ingest');
+    await ari.waitForClient();
+    ari.send(...loadFixture('ivr_answered.jsonl'));
+    await new Promise((r) => setTimeout(r, 500));
+    // stored, and nobody sends yet
+    const stored = await fetch(ingest.daemon.url + '/health').then((r) => r.json());
+    expect(stored).toMatchObject({ roles: ['ingest'], ari: 'connected', events_stored: 3, deliveries_pending: 3 });
+    expect(receiver.requests).toHaveLength(0);
+    // only the API process has the API; all have /health
+    expect((await ingest.api('GET', '/api/v1/accounts/acme', token)).status).toBe(404);
+
+    const deliver = await start('deliver');
+    await receiver.waitFor(3);
+    expect(receiver.requests.map((r) => JSON.parse(r.body).hook_event)).toEqual(['channel_create', 'channel_answer', 'channel_destroy']);
+    expect(await fetch(deliver.daemon.url + '/health').then((r) => r.json())).toMatchObject({ roles: ['deliver'], ari: 'off' });
+    expect(ari.connections).toBe(1); // only the ingest process listens to ARI
+  });
+});

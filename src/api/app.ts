@@ -30,6 +30,8 @@ export interface ApiDeps {
   defaultRealm?: string;
   /** what GET /health reports besides the API itself */
   health?: () => Promise<Record<string, unknown>>;
+  /** false: GET /health only (a process without the api role) */
+  routes?: boolean;
 }
 
 export interface Ctx {
@@ -110,6 +112,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await ctx.reloadAccounts();
 
   app.get('/health', async (_req, reply) => reply.send({ status: 'ok', ...((await deps.health?.()) ?? {}) }));
+  if (deps.routes === false) return app;
   await app.register(
     async (api) => {
       await accountRoutes(api, ctx);
