@@ -1,15 +1,15 @@
 /**
  * The SQLite checkpointer (a worker thread): copies the write-ahead log into the database
  * file on a connection of its own, so the thread that stores events and deliveries does not
- * spend its time on it. PASSIVE: it waits for no reader and no writer. A few milliseconds
- * apart while the writer commits (a small log keeps the writer fast), rarely when idle.
+ * spend its time on it. PASSIVE: it waits for no reader and no writer. Every `intervalMs`, when
+ * the writer has committed since.
  * On the same connection it counts the pending deliveries when asked ({count} → {count, n}):
  * a scan that takes tens of ms with a large backlog, kept off the writer's thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
-const { file, countSql, busyMs, idleMs } = workerData as { file: string; countSql: string; busyMs: number; idleMs: number };
+const { file, countSql, intervalMs } = workerData as { file: string; countSql: string; intervalMs: number };
 const db = new Database(file);
 // a small page cache: the count reads through it once a second at most, and the checkpoint not at all
 db.pragma('cache_size = -1024');
@@ -20,16 +20,15 @@ let timer: NodeJS.Timeout;
 function round(): void {
   // data_version changes when another connection has committed since this one last looked
   const now = db.pragma('data_version', { simple: true });
-  const changed = now !== version;
-  version = now;
-  if (changed) {
+  if (now !== version) {
     try {
       db.pragma('wal_checkpoint(PASSIVE)');
     } catch {
       // busy (the writer's own backstop checkpoint is running): the next round copies it
     }
   }
-  timer = setTimeout(round, changed ? busyMs : idleMs);
+  version = now;
+  timer = setTimeout(round, intervalMs);
 }
 round();
 

@@ -18,8 +18,12 @@ import { WEBHOOK_COLUMNS, accountParams, toAccount, toWebhook, webhookParams, ty
 
 /** the writer checkpoints itself only when the log grows past this many pages (the checkpointer stopped or fell behind) */
 const BACKSTOP_PAGES = 10_000;
-/** the checkpointer looks for new commits this often while the writer is busy, and when idle */
-const CHECKPOINT_MS = { busyMs: 5, idleMs: 50 };
+/**
+ * the checkpointer looks for new commits this often. A page the writer changes again and again
+ * (the last page of a table or an index) is copied once per checkpoint: every 5 ms it cost that
+ * thread twice the CPU of every 50 ms (README, Performance)
+ */
+const CHECKPOINT_INTERVAL_MS = 50;
 /** a scan of every pending delivery: with a large backlog it takes tens of ms, so the checkpointer's thread runs it */
 const COUNT_PENDING = "SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'";
 
@@ -78,7 +82,7 @@ export class SqliteStore implements Store {
     if (file !== ':memory:') {
       this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
       this.db.pragma(`journal_size_limit = ${64 * 2 ** 20}`);
-      this.checkpointer = startWorker(import.meta.url, 'checkpoint-worker', { file, countSql: COUNT_PENDING, ...CHECKPOINT_MS });
+      this.checkpointer = startWorker(import.meta.url, 'checkpoint-worker', { file, countSql: COUNT_PENDING, intervalMs: CHECKPOINT_INTERVAL_MS });
       this.checkpointer.unref();
       // without its checkpointer the writer checkpoints as SQLite does by default
       this.checkpointer.on('error', () => this.db.open && this.db.pragma('wal_autocheckpoint = 1000'));
