@@ -177,7 +177,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
         clearInterval(accountsTimer);
         await ari.close();
         await app.close();
-        await ingest.drain();
+        await ingest.close();
         await dispatcher.close(config.delivery.shutdownGraceMs);
         await sender.close().catch(() => undefined);
         await store.close();

@@ -1,9 +1,11 @@
 /**
- * Two callhook processes on one PostgreSQL store, both listening to the same Asterisk (as
+ * callhook on PostgreSQL: two processes on one store, both listening to the same Asterisk (as
  * DESIGN.md's scale-out): every event reaches each webhook once, each leg in order, and an
- * account created through one process's API is used by the other's ingest.
+ * account created through one process's API is used by the other's ingest; processes with one
+ * role each; and the server dropping every connection mid-stream loses nothing.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { FakeAri, loadFixture } from './helpers/fake-ari.js';
 import { Receiver } from './helpers/receiver.js';
 import { ADMIN, runDaemon, type Running } from './helpers/daemon.js';
@@ -110,5 +112,43 @@ describe.runIf(postgresReady)('processes with one role each on one PostgreSQL st
     expect(receiver.requests.map((r) => JSON.parse(r.body).hook_event)).toEqual(['channel_create', 'channel_answer', 'channel_destroy']);
     expect(await fetch(deliver.daemon.url + '/health').then((r) => r.json())).toMatchObject({ roles: ['deliver'], ari: 'off' });
     expect(ari.connections).toBe(1); // only the ingest process listens to ARI
+  });
+});
+
+describe.runIf(postgresReady)('PostgreSQL dropping every connection of callhook', () => {
+  let run: Running | undefined;
+  beforeEach(async () => {
+    ari = await FakeAri.start();
+    receiver = await Receiver.start();
+  });
+  afterEach(async () => {
+    await run?.daemon.close();
+    await ari.close();
+    await receiver.close();
+  });
+
+  it('loses no call: the next writes go over new connections', async () => {
+    const app = `callhook_outage_${process.pid}`;
+    const url = new URL(await freshSchema());
+    url.searchParams.set('application_name', app);
+    run = await runDaemon(ari, { DATABASE_URL: url.toString() });
+    const token = (await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'], numbers: ['15550001', '15550002'] } })).json.data.auth_token;
+    await run.api('PUT', '/api/v1/accounts/acme/webhooks', token, { data: { uri: receiver.url('/crm'), hook: 'all', format: 'json' } });
+    await ari.waitForClient();
+    ari.send(...loadFixture('dial_answered.jsonl'));
+    await receiver.waitFor(8);
+
+    // the server ends every connection of this callhook (as a restart or a failover does), then a call comes
+    const admin = new pg.Client({ connectionString: url.toString().replace(app, 'callhook_test_admin') });
+    await admin.connect();
+    const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [app]);
+    await admin.end();
+    expect(killed.rowCount).toBeGreaterThan(0);
+    ari.send(...loadFixture('ivr_answered.jsonl'));
+    await receiver.waitFor(11, 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    const got = receiver.requests.map((r) => JSON.parse(r.body) as { event_id: string; hook_event: string; call_id: string });
+    expect(got).toHaveLength(11);
+    expect(got.filter((p) => p.call_id === '1-11627@127.0.0.1').map((p) => p.hook_event)).toEqual(['channel_create', 'channel_answer', 'channel_destroy']);
   });
 });

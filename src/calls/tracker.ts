@@ -185,6 +185,12 @@ export class CallTracker {
     return { upserts, deletes };
   }
 
+  /** changes whose write failed: the next takeChanges holds them again (as the legs are then) */
+  giveBack(changes: LegChanges): void {
+    for (const u of changes.upserts) if (this.legs.has(u.id)) this.dirty.add(u.id);
+    for (const id of changes.deletes) if (!this.legs.has(id)) this.ended.add(id);
+  }
+
   /** takes back the open legs of a previous run */
   restore(stored: { id: string; state: string }[]): void {
     for (const s of stored) {

@@ -2,7 +2,9 @@
  * Ingest: ARI event → call events → payloads → matching webhooks → stored event + deliveries.
  * ARI events are followed one after another, in order. Writes are group-committed: what
  * arrives while a transaction is being written (and the ARI frames of one socket read) goes
- * into the next single transaction, together with the call legs' state.
+ * into the next single transaction, together with the call legs' state. A write that fails (a
+ * PostgreSQL server restarting, a full disk) is tried again, with what arrived meanwhile
+ * queued behind it in order, until it succeeds or callhook is stopped.
  */
 import type { Logger } from 'pino';
 import type { AriEvent } from '../ari/events.js';
@@ -12,6 +14,9 @@ import { hookWants } from '../hooks/match.js';
 import type { Webhook } from '../hooks/model.js';
 import type { Store } from '../store/store.js';
 import { buildPayload } from './payload.js';
+
+/** the wait before writing again after a failed write: doubling from `first` up to `max` */
+const RETRY_MS = { first: 100, max: 5000 };
 
 export interface IngestOptions {
   tracker: CallTracker;
@@ -27,6 +32,7 @@ export class Ingest {
   private pending: CallEvent[] = [];
   private pendingAri = 0;
   private flushing: Promise<void> | undefined;
+  private closing = false;
   /** ARI events followed, and of those the ones whose writes are committed */
   received = 0;
   committed = 0;
@@ -57,6 +63,12 @@ export class Ingest {
     while (this.flushing) await this.flushing;
   }
 
+  /** stores what was pushed, trying a failing store once more only, then gives up on it (logged) */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.drain();
+  }
+
   private enqueue(events: CallEvent[], ari: number): void {
     for (const e of events) this.pending.push(e);
     this.pendingAri += ari;
@@ -65,22 +77,39 @@ export class Ingest {
 
   private async flush(): Promise<void> {
     try {
-      for (;;) {
+      for (let wait = 0; ; ) {
         const events = this.pending;
         const ari = this.pendingAri;
         const legs = this.o.tracker.takeChanges();
         if (events.length === 0 && ari === 0 && legs.upserts.length === 0 && legs.deletes.length === 0) break;
         this.pending = [];
         this.pendingAri = 0;
-        await this.store(events, legs);
-        this.committed += ari;
+        const err = await this.store(events, legs);
+        if (!err) {
+          this.committed += ari;
+          wait = 0;
+          continue;
+        }
+        const ids = events.map((e) => e.eventId);
+        if (this.closing && wait > 0) {
+          this.o.logger.error({ err, event_ids: ids }, 'could not store call events before stopping; they are lost');
+          continue;
+        }
+        // nothing is dropped: the same events go first in the next write, the ones after them wait
+        wait = Math.min(RETRY_MS.max, wait * 2 || RETRY_MS.first);
+        this.o.logger.error({ err, events: ids.length, retry_in_ms: wait }, 'could not store call events; trying again');
+        this.pending = events.concat(this.pending);
+        this.pendingAri += ari;
+        this.o.tracker.giveBack(legs);
+        await new Promise((r) => setTimeout(r, wait));
       }
     } finally {
       this.flushing = undefined;
     }
   }
 
-  private async store(events: CallEvent[], legs: LegChanges): Promise<void> {
+  /** one write; the error if it failed */
+  private async store(events: CallEvent[], legs: LegChanges): Promise<unknown> {
     try {
       const items = [];
       const hooksOf = new Map<string, Webhook[]>();
@@ -111,8 +140,9 @@ export class Ingest {
       this.stored += fresh;
       this.duplicates += items.length - fresh;
       if (fresh > 0 && deliveries > 0) this.o.onStored();
+      return undefined;
     } catch (err) {
-      this.o.logger.error({ err, event_ids: events.map((e) => e.eventId) }, 'could not store call events');
+      return err ?? new Error('store failed');
     }
   }
 }

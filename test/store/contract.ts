@@ -153,6 +153,11 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(new Set(due.map((d) => d.id)).size).toBe(2);
     });
 
+    it('stores the event but no delivery for a webhook deleted since the ingest looked it up', async () => {
+      expect(await store.insertEvents([{ event: event('e1', 'legA'), webhookIds: ['h1', 'gone'] }])).toBe(1);
+      expect((await store.claimDeliveries(Date.now() + 1000, 10, 60_000)).map((d) => d.webhook_id)).toEqual(['h1']);
+    });
+
     it('leases what it hands out: nothing twice until the lease runs out or is released', async () => {
       await store.insertEvents([{ event: event('e1', 'legA'), webhookIds: ['h1'] }]);
       await store.insertEvents([{ event: event('e2', 'legB'), webhookIds: ['h1'] }]);

@@ -26,14 +26,15 @@ const types = {
 /** the advisory lock key under which one process at a time migrates */
 const MIGRATION_LOCK = 0x63616c6c; // "call"
 
-const WEBHOOK_VALUES = WEBHOOK_COLUMNS.split(', ').map((_, i) => `$${i + 1}`).join(', ');
+const COLUMNS = WEBHOOK_COLUMNS.split(', ');
+const WEBHOOK_VALUES = COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
 const webhookArgs = (h: Webhook): unknown[] => {
   const p = webhookParams(h);
-  return WEBHOOK_COLUMNS.split(', ').map((c) => p[c]);
+  return COLUMNS.map((c) => p[c]);
 };
 
 /** what an edit writes ($3 on; $1 and $2 are the id and account) */
-const EDITABLE = WEBHOOK_COLUMNS.split(', ').filter((c) => c !== 'id' && c !== 'account_id' && c !== 'created');
+const EDITABLE = COLUMNS.filter((c) => c !== 'id' && c !== 'account_id' && c !== 'created');
 
 const SEND_NOW_IF_DISABLED =
   "UPDATE deliveries SET next_at = $1 WHERE status = 'pending' AND next_at > $1 AND webhook_id IN (SELECT id FROM webhooks WHERE NOT enabled AND (id = $2 OR account_id = $3))";
@@ -239,12 +240,14 @@ export class PostgresStore implements Store {
           for (const hookId of webhookIds) d.id.push(deliveryId(ev.id, hookId)), d.event.push(ev.id), d.hook.push(hookId), d.leg.push(ev.leg);
         }
         if (d.id.length > 0) {
-          // in the order of the batch (seq keeps each leg's order)
+          // in the order of the batch (seq keeps each leg's order); a webhook deleted since the
+          // ingest looked it up gets none
           await c.query(
             `INSERT INTO deliveries (id, event_id, webhook_id, leg, status, tries, next_at, created, updated)
-             SELECT id, event_id, webhook_id, leg, 'pending', 0, $5, $5, $5
+             SELECT t.id, t.event_id, t.webhook_id, t.leg, 'pending', 0, $5, $5, $5
              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t(id, event_id, webhook_id, leg, n)
-             ORDER BY n
+             JOIN webhooks w ON w.id = t.webhook_id
+             ORDER BY t.n
              ON CONFLICT (id) DO NOTHING`,
             [d.id, d.event, d.hook, d.leg, now],
           );

@@ -129,10 +129,11 @@ export class SqliteStore implements Store {
       ),
       insertDelivery: p(
         // ready: the first pending delivery of its leg to its hook (the only one a claim may take;
-        // migration 5's triggers move the mark on)
+        // migration 5's triggers move the mark on). None for a webhook deleted meanwhile.
         `INSERT OR IGNORE INTO deliveries (id, event_id, webhook_id, leg, status, tries, next_at, created, updated, ready)
-         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?,
-           NOT EXISTS (SELECT 1 FROM deliveries WHERE webhook_id = ? AND leg = ? AND status = 'pending'))`,
+         SELECT @id, @event, @hook, @leg, 'pending', 0, @now, @now, @now,
+           NOT EXISTS (SELECT 1 FROM deliveries WHERE webhook_id = @hook AND leg = @leg AND status = 'pending')
+         WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = @hook)`,
       ),
       enabledHooks: p('SELECT id FROM webhooks WHERE enabled = 1'),
       // a re-enabled webhook's waiting deliveries go out now, not after their last backoff (run
@@ -287,7 +288,7 @@ export class SqliteStore implements Store {
         if (this.stmt.insertEvent!.run(ev.id, ev.account_id, ev.hook_event, ev.leg, ev.call_id, ev.payload, ev.created).changes === 0) continue;
         fresh += 1;
         for (const hookId of webhookIds) {
-          this.stmt.insertDelivery!.run(deliveryId(ev.id, hookId), ev.id, hookId, ev.leg, now, now, now, hookId, ev.leg);
+          this.stmt.insertDelivery!.run({ id: deliveryId(ev.id, hookId), event: ev.id, hook: hookId, leg: ev.leg, now });
         }
       }
       if (legs) this.writeLegs(legs, now);

@@ -1,0 +1,78 @@
+/** Ingest against a store that fails for a while: nothing is dropped, order and leg state are kept. */
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { Ingest } from '../../src/events/ingest.js';
+import { CallTracker } from '../../src/calls/tracker.js';
+import { AccountDirectory } from '../../src/calls/account.js';
+import type { AriEvent } from '../../src/ari/events.js';
+import type { LegChanges } from '../../src/calls/tracker.js';
+import type { StoredEvent } from '../../src/store/store.js';
+import { loadFixture } from '../helpers/fake-ari.js';
+
+/** a store that throws on its first `failures` writes, and keeps what the others bring */
+function flakyStore(failures: number) {
+  const written: { events: StoredEvent[]; legs: LegChanges | undefined }[] = [];
+  let calls = 0;
+  return {
+    written,
+    get calls() {
+      return calls;
+    },
+    activeWebhooks: async () => [],
+    insertEvents: async (items: { event: StoredEvent }[], legs?: LegChanges) => {
+      calls += 1;
+      if (calls <= failures) throw new Error('connection terminated unexpectedly');
+      written.push({ events: items.map((i) => i.event), legs });
+      return items.length;
+    },
+  };
+}
+
+function ingestWith(store: ReturnType<typeof flakyStore>) {
+  const accounts = new AccountDirectory();
+  accounts.load([{ id: 'acme', realm: 'acme.example', parent_id: null, numbers: ['15550001', '15550002'], accountcodes: ['acme'] }]);
+  const logged: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+  const ingest = new Ingest({ tracker: new CallTracker(accounts, { accountVariable: 'CALLHOOK_ACCOUNT' }), accounts, store, logger, defaultRealm: 'x', onStored: () => {} });
+  return { ingest, logged };
+}
+
+describe('Ingest when the store fails', () => {
+  it('writes the same events again, in order, with what came meanwhile behind them', async () => {
+    const store = flakyStore(2);
+    const { ingest, logged } = ingestWith(store);
+    const frames = loadFixture('dial_answered.jsonl') as unknown as AriEvent[];
+    const half = Math.floor(frames.length / 2);
+    for (const f of frames.slice(0, half)) ingest.push(f);
+    await new Promise((r) => setTimeout(r, 20)); // the first write fails meanwhile
+    for (const f of frames.slice(half)) ingest.push(f);
+    await ingest.drain();
+
+    expect(store.calls).toBeGreaterThanOrEqual(3);
+    const events = store.written.flatMap((w) => w.events);
+    const perLeg: Record<string, string[]> = {};
+    for (const e of events) (perLeg[e.call_id] ??= []).push(e.hook_event);
+    expect(perLeg).toEqual({
+      '1-11659@127.0.0.1': ['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy'],
+      '005fcac4-dca8-4723-824a-742d9727d1b6': ['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy'],
+    });
+    expect(new Set(events.map((e) => e.id)).size).toBe(8);
+    // every ARI event counted as committed once, and both legs' end written
+    expect(ingest.committed).toBe(frames.length);
+    expect(store.written.flatMap((w) => w.legs?.deletes ?? []).sort()).toEqual(['1795531556.1', '1795531556.2']);
+    expect(logged.map((l) => [l.msg, l.retry_in_ms])).toEqual([
+      ['could not store call events; trying again', 100],
+      ['could not store call events; trying again', 200],
+    ]);
+  });
+
+  it('when stopping, tries a failing store once more, then says what it could not store', async () => {
+    const store = flakyStore(Infinity);
+    const { ingest, logged } = ingestWith(store);
+    for (const f of loadFixture('ivr_answered.jsonl') as unknown as AriEvent[]) ingest.push(f);
+    await ingest.close();
+    expect(store.calls).toBe(2);
+    expect(logged.at(-1)).toMatchObject({ msg: 'could not store call events before stopping; they are lost', event_ids: expect.any(Array) });
+    expect((logged.at(-1)!.event_ids as string[]).length).toBe(3);
+  });
+});
