@@ -75,6 +75,10 @@ const dataDir = mkdtempSync(join(tmpdir(), 'callhook-bench-'));
 // --profile DIR: callhook writes a V8 CPU profile there (open it in Chrome DevTools)
 const profileAt = process.argv.indexOf('--profile');
 const profile = profileAt > 0 ? ['--cpu-prof', '--cpu-prof-dir', process.argv[profileAt + 1]] : [];
+// --database-url URL: callhook's store in that (empty) PostgreSQL database or schema instead of SQLite
+const databaseAt = process.argv.indexOf('--database-url');
+const databaseUrl = databaseAt > 0 ? process.argv[databaseAt + 1] : undefined;
+const store = databaseUrl ? 'postgresql' : 'sqlite';
 // the flags of `npm start` and the callhook command (a small young generation: see README)
 const callhook = spawn(process.execPath, ['--max-semi-space-size=4', ...profile, join(here, '../dist/cli.js')], {
   env: {
@@ -87,6 +91,7 @@ const callhook = spawn(process.execPath, ['--max-semi-space-size=4', ...profile,
     CALLHOOK_CONCURRENCY: String(CONCURRENCY),
     CALLHOOK_HOOK_CONCURRENCY: String(CONCURRENCY),
     LOG_LEVEL: 'warn',
+    ...(databaseUrl && { DATABASE_URL: databaseUrl }),
   },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
@@ -248,6 +253,7 @@ await ari.close();
 const result = {
   date: new Date().toISOString(),
   mode: quick ? 'quick' : 'full',
+  store,
   machine: { cpus: cpus().length, node: process.version },
   ingest_ari_events_per_s: ingestRate,
   delivered_per_s: deliverRate,
@@ -267,7 +273,7 @@ const result = {
   },
 };
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', quick ? 'quick.json' : 'latest.json'), JSON.stringify(result, null, 2) + '\n');
+writeFileSync(join(here, 'results', `${quick ? 'quick' : 'latest'}${databaseUrl ? '-postgresql' : ''}.json`), JSON.stringify(result, null, 2) + '\n');
 const rows = [
   ['ingest (ARI events/s, durably stored)', ingestRate, '>= 20 000', result.targets.ingest.met],
   ['delivered webhooks/s (end to end)', deliverRate, '', ''],
@@ -285,7 +291,7 @@ const rows = [
   [`RSS with ${drainStart} pending (MB)`, backlogRss.rss_mb, '< 200 at 1 000 000', result.targets.backlog_rss.met],
   ['drain rate (deliveries/s) / steady', `${drainRate} / ${result.backlog.drain_vs_steady}`, '>= 0.5', result.targets.drain.met],
 ];
-console.log(`\ncallhook benchmark (${result.mode}, ${result.machine.cpus} cores, Node ${process.version})`);
+console.log(`\ncallhook benchmark (${result.mode}, ${store} store, ${result.machine.cpus} cores, Node ${process.version})`);
 console.log('| measure | value | target | met |\n|---|---|---|---|');
 for (const [k, v, t, m] of rows) console.log(`| ${k} | ${v} | ${t} | ${m === '' ? '' : m === null ? 'not measured' : m ? 'yes' : 'no'} |`);
 process.exit(0);

@@ -43,12 +43,14 @@ const SEND_NOW_IF_DISABLED =
  * A webhook's deliveries that may go out now, oldest due first: pending, due, not leased, and
  * each the first pending one of its leg (the later ones of a leg wait for it), locked for this
  * transaction; the ones another process is claiming are skipped. Then leased, with their event.
+ * The first of its leg is looked up per row (a subquery on the leg's index): as an anti-join
+ * the planner, misjudging a freshly filled table, compared each row with all pending ones.
  */
 const CLAIM = `
   WITH picked AS (
     SELECT d.seq FROM deliveries d
     WHERE d.webhook_id = $1 AND d.status = 'pending' AND d.next_at <= $2 AND d.locked_until <= $2
-      AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.webhook_id = d.webhook_id AND p.leg = d.leg AND p.status = 'pending' AND p.seq < d.seq)
+      AND d.seq = (SELECT MIN(p.seq) FROM deliveries p WHERE p.webhook_id = d.webhook_id AND p.leg = d.leg AND p.status = 'pending')
     ORDER BY d.next_at, d.seq
     LIMIT $3
     FOR UPDATE OF d SKIP LOCKED
