@@ -129,13 +129,14 @@ export class SqliteStore implements Store {
       ),
       insertDelivery: p(
         // ready: the first pending delivery of its leg to its hook (the only one a claim may take;
-        // migration 5's triggers move the mark on). None for a webhook deleted meanwhile.
+        // migration 5's triggers move the mark on). VALUES, not INSERT … SELECT: a SELECT that
+        // reads the table it inserts into goes through a temporary table (4× the time)
         `INSERT OR IGNORE INTO deliveries (id, event_id, webhook_id, leg, status, tries, next_at, created, updated, ready)
-         SELECT @id, @event, @hook, @leg, 'pending', 0, @now, @now, @now,
-           NOT EXISTS (SELECT 1 FROM deliveries WHERE webhook_id = @hook AND leg = @leg AND status = 'pending')
-         WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = @hook)`,
+         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?,
+           NOT EXISTS (SELECT 1 FROM deliveries WHERE webhook_id = ? AND leg = ? AND status = 'pending'))`,
       ),
       enabledHooks: p('SELECT id FROM webhooks WHERE enabled = 1'),
+      webhookExists: p('SELECT 1 FROM webhooks WHERE id = ?').pluck(),
       // a re-enabled webhook's waiting deliveries go out now, not after their last backoff (run
       // before the webhook is enabled: for one webhook, or every disabled one of an account)
       sendNowIfDisabled: p(
@@ -284,11 +285,14 @@ export class SqliteStore implements Store {
     return this.db.transaction(() => {
       const now = Date.now();
       let fresh = 0;
+      // a webhook deleted since the ingest read it gets no delivery (its foreign key would fail the batch)
+      const exists = new Map<string, boolean>();
+      const known = (id: string) => exists.get(id) ?? exists.set(id, this.stmt.webhookExists!.get(id) !== undefined).get(id)!;
       for (const { event: ev, webhookIds } of items) {
         if (this.stmt.insertEvent!.run(ev.id, ev.account_id, ev.hook_event, ev.leg, ev.call_id, ev.payload, ev.created).changes === 0) continue;
         fresh += 1;
         for (const hookId of webhookIds) {
-          this.stmt.insertDelivery!.run({ id: deliveryId(ev.id, hookId), event: ev.id, hook: hookId, leg: ev.leg, now });
+          if (known(hookId)) this.stmt.insertDelivery!.run(deliveryId(ev.id, hookId), ev.id, hookId, ev.leg, now, now, now, hookId, ev.leg);
         }
       }
       if (legs) this.writeLegs(legs, now);
