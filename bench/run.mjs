@@ -31,7 +31,9 @@ async function freePort() {
 function rss(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)[1]);
-  return { rss_mb: Math.round(kb('VmRSS') / 1024), peak_mb: Math.round(kb('VmHWM') / 1024) };
+  const mb = (k) => Math.round(kb(k) / 1024);
+  // anonymous memory (the heaps of V8 and SQLite), mapped files, shared memory (SQLite's -shm)
+  return { rss_mb: mb('VmRSS'), peak_mb: mb('VmHWM'), anon_mb: mb('RssAnon'), file_mb: mb('RssFile'), shmem_mb: mb('RssShmem') };
 }
 
 /** CPU time (µs) a process has used, and per thread (Linux /proc; {} elsewhere) */
@@ -232,7 +234,9 @@ await until((h) => h.ari_events_committed - before.ari_events_committed >= backl
 const backlogIngestRate = Math.round((backlogCalls * ARI_EVENTS_PER_CALL) / ((Date.now() - tBacklog) / 1000));
 const pendingHealth = await until((h) => h.deliveries_pending >= backlogCalls * perCall, 'pending');
 const backlogRss = rss(callhook.pid);
-console.error(`[bench] ${pendingHealth.deliveries_pending} pending; callhook RSS ${backlogRss.rss_mb} MB (peak ${backlogRss.peak_mb} MB); backlog ingest ${backlogIngestRate} ARI events/s`);
+console.error(
+  `[bench] ${pendingHealth.deliveries_pending} pending; callhook RSS ${backlogRss.rss_mb} MB (anonymous ${backlogRss.anon_mb}, files ${backlogRss.file_mb}, shared ${backlogRss.shmem_mb}; JS heap used ${pendingHealth.heap_used_mb}; peak ${backlogRss.peak_mb} MB); backlog ingest ${backlogIngestRate} ARI events/s`,
+);
 await ask({ cmd: 'up' });
 await ask({ cmd: 'reset' });
 await api('PATCH', '/api/v1/accounts/bench/webhooks', { data: { 're-enable': true } });
@@ -262,7 +266,7 @@ const result = {
   cpu_us_per_webhook: cpuPerWebhook,
   latency_at_1000_eps: latency,
   rss_peak_mb: finalRss.peak_mb,
-  backlog: { pending: drainStart, rss_mb: backlogRss.rss_mb, rss_peak_mb: backlogRss.peak_mb, ingest_ari_events_per_s: backlogIngestRate, drain_per_s: drainRate, drain_vs_steady: Number((drainRate / deliverRate).toFixed(2)) },
+  backlog: { pending: drainStart, rss_mb: backlogRss.rss_mb, rss_anon_mb: backlogRss.anon_mb, rss_file_mb: backlogRss.file_mb, rss_shmem_mb: backlogRss.shmem_mb, heap_used_mb: pendingHealth.heap_used_mb, rss_peak_mb: backlogRss.peak_mb, ingest_ari_events_per_s: backlogIngestRate, drain_per_s: drainRate, drain_vs_steady: Number((drainRate / deliverRate).toFixed(2)) },
   targets: {
     ingest: { want: '>= 20000 ARI events/s', met: ingestRate >= 20000 },
     delivered: { want: '>= 0.6 x baseline', met: deliverRate >= 0.6 * baselineRate },
