@@ -256,10 +256,11 @@ export class PostgresStore implements Store {
         }
       }
       if (legs) {
-        for (const l of legs.upserts) {
+        if (legs.upserts.length > 0) {
           await c.query(
-            'INSERT INTO legs (id, state, updated) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated = excluded.updated',
-            [l.id, l.state, now],
+            `INSERT INTO legs (id, state, updated) SELECT id, state, $3 FROM unnest($1::text[], $2::text[]) AS t(id, state)
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated = excluded.updated`,
+            [legs.upserts.map((l) => l.id), legs.upserts.map((l) => l.state), now],
           );
         }
         if (legs.deletes.length > 0) await c.query('DELETE FROM legs WHERE id = ANY($1)', [legs.deletes]);
