@@ -108,7 +108,7 @@ export class Ingest {
     }
   }
 
-  /** one write; the error if it failed */
+  /** one write; the store's error if it failed */
   private async store(events: CallEvent[], legs: LegChanges): Promise<unknown> {
     try {
       const items = [];
@@ -120,21 +120,29 @@ export class Ingest {
           candidates = await this.o.store.activeWebhooks(this.o.accounts.lineage(ev.accountId));
           hooksOf.set(ev.accountId, candidates);
         }
-        const hooks = candidates.filter((h) => hookWants(h, ev));
-        const realm = this.o.accounts.get(ev.accountId)?.realm || this.o.defaultRealm;
-        deliveries += hooks.length;
-        items.push({
-          event: {
-            id: ev.eventId,
-            account_id: ev.accountId,
-            hook_event: ev.hookEvent,
-            leg: ev.leg.channelId,
-            call_id: ev.leg.callId,
-            payload: JSON.stringify(buildPayload(ev, realm)),
-            created: ev.timestampMs,
-          },
-          webhookIds: hooks.map((h) => h.id),
-        });
+        // an event that cannot be turned into a payload is skipped (trying again would not help)
+        let item;
+        try {
+          const hooks = candidates.filter((h) => hookWants(h, ev));
+          const realm = this.o.accounts.get(ev.accountId)?.realm || this.o.defaultRealm;
+          item = {
+            event: {
+              id: ev.eventId,
+              account_id: ev.accountId,
+              hook_event: ev.hookEvent,
+              leg: ev.leg.channelId,
+              call_id: ev.leg.callId,
+              payload: JSON.stringify(buildPayload(ev, realm)),
+              created: ev.timestampMs,
+            },
+            webhookIds: hooks.map((h) => h.id),
+          };
+        } catch (err) {
+          this.o.logger.error({ err, event_id: ev.eventId, hook_event: ev.hookEvent }, 'could not build a call event; skipped');
+          continue;
+        }
+        deliveries += item.webhookIds.length;
+        items.push(item);
       }
       const fresh = await this.o.store.insertEvents(items, legs);
       this.stored += fresh;

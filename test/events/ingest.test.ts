@@ -1,4 +1,4 @@
-/** Ingest against a store that fails for a while: nothing is dropped, order and leg state are kept. */
+/** Ingest against a store that fails for a while (nothing is dropped, order and leg state are kept), and an event it cannot build. */
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Ingest } from '../../src/events/ingest.js';
@@ -7,10 +7,11 @@ import { AccountDirectory } from '../../src/calls/account.js';
 import type { AriEvent } from '../../src/ari/events.js';
 import type { LegChanges } from '../../src/calls/tracker.js';
 import type { StoredEvent } from '../../src/store/store.js';
+import type { Webhook } from '../../src/hooks/model.js';
 import { loadFixture } from '../helpers/fake-ari.js';
 
 /** a store that throws on its first `failures` writes, and keeps what the others bring */
-function flakyStore(failures: number) {
+function flakyStore(failures: number, hooks: Webhook[] = []) {
   const written: { events: StoredEvent[]; legs: LegChanges | undefined }[] = [];
   let calls = 0;
   return {
@@ -18,7 +19,7 @@ function flakyStore(failures: number) {
     get calls() {
       return calls;
     },
-    activeWebhooks: async () => [],
+    activeWebhooks: async () => hooks,
     insertEvents: async (items: { event: StoredEvent }[], legs?: LegChanges) => {
       calls += 1;
       if (calls <= failures) throw new Error('connection terminated unexpectedly');
@@ -37,7 +38,7 @@ function ingestWith(store: ReturnType<typeof flakyStore>) {
   return { ingest, logged };
 }
 
-describe('Ingest when the store fails', () => {
+describe('Ingest when a write or an event fails', () => {
   it('writes the same events again, in order, with what came meanwhile behind them', async () => {
     const store = flakyStore(2);
     const { ingest, logged } = ingestWith(store);
@@ -64,6 +65,18 @@ describe('Ingest when the store fails', () => {
       ['could not store call events; trying again', 100],
       ['could not store call events; trying again', 200],
     ]);
+  });
+
+  it('skips an event it cannot build, without writing the others again', async () => {
+    // a webhook of channel_answer whose filter cannot be read: only that event fails to build
+    const broken = { hook: 'channel_answer', account_id: 'acme', include_subaccounts: false, include_internal_legs: true, get event_filter(): string { throw new Error('unreadable filter'); } };
+    const store = flakyStore(0, [broken as unknown as Webhook]);
+    const { ingest, logged } = ingestWith(store);
+    for (const f of loadFixture('ivr_answered.jsonl') as unknown as AriEvent[]) ingest.push(f);
+    await ingest.drain();
+    expect(store.written.flatMap((w) => w.events.map((e) => e.hook_event))).toEqual(['channel_create', 'channel_destroy']);
+    expect(store.calls).toBe(store.written.length);
+    expect(logged.map((l) => [l.msg, l.hook_event])).toEqual([['could not build a call event; skipped', 'channel_answer']]);
   });
 
   it('when stopping, tries a failing store once more, then says what it could not store', async () => {
