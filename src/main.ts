@@ -133,6 +133,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
       ari_events_committed: ingest.committed,
       events_stored: ingest.stored,
       events_without_account: tracker.dropped,
+      events_lost: ingest.lost,
       deliveries_in_flight: dispatcher.inFlight,
       deliveries_pending: await pendingCount(),
       rss_mb: Math.round(process.memoryUsage.rss() / 2 ** 20),

@@ -17,6 +17,8 @@ import { buildPayload } from './payload.js';
 
 /** the wait before writing again after a failed write: doubling from `first` up to `max` */
 const RETRY_MS = { first: 100, max: 5000 };
+/** call events kept in memory while the store fails (about 600 bytes each) */
+const MAX_QUEUED = 100_000;
 
 export interface IngestOptions {
   tracker: CallTracker;
@@ -26,6 +28,8 @@ export interface IngestOptions {
   defaultRealm: string;
   /** called after deliveries were stored */
   onStored: () => void;
+  /** call events kept while the store fails; beyond it the oldest are dropped (default 100 000) */
+  maxQueued?: number;
 }
 
 export class Ingest {
@@ -38,6 +42,8 @@ export class Ingest {
   committed = 0;
   stored = 0;
   duplicates = 0;
+  /** call events dropped because the store failed for longer than the queue holds */
+  lost = 0;
 
   constructor(private readonly o: IngestOptions) {}
 
@@ -72,6 +78,7 @@ export class Ingest {
   private enqueue(events: CallEvent[], ari: number): void {
     for (const e of events) this.pending.push(e);
     this.pendingAri += ari;
+    this.trim();
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
   }
 
@@ -95,16 +102,26 @@ export class Ingest {
           this.o.logger.error({ err, event_ids: ids }, 'could not store call events before stopping; they are lost');
           continue;
         }
-        // nothing is dropped: the same events go first in the next write, the ones after them wait
+        // the same events go first in the next write, the ones after them wait
         wait = Math.min(RETRY_MS.max, wait * 2 || RETRY_MS.first);
-        this.o.logger.error({ err, events: ids.length, retry_in_ms: wait }, 'could not store call events; trying again');
+        this.o.logger.error({ err, events: ids.length, retry_in_ms: wait, events_lost: this.lost }, 'could not store call events; trying again');
         this.pending = events.concat(this.pending);
+        this.trim();
         this.pendingAri += ari;
         this.o.tracker.giveBack(legs);
         await new Promise((r) => setTimeout(r, wait));
       }
     } finally {
       this.flushing = undefined;
+    }
+  }
+
+  /** an outage longer than the queue holds: the oldest call events go (counted in `lost`) */
+  private trim(): void {
+    const over = this.pending.length - (this.o.maxQueued ?? MAX_QUEUED);
+    if (over > 0) {
+      this.pending.splice(0, over);
+      this.lost += over;
     }
   }
 

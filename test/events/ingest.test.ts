@@ -29,12 +29,12 @@ function flakyStore(failures: number, hooks: Webhook[] = []) {
   };
 }
 
-function ingestWith(store: ReturnType<typeof flakyStore>) {
+function ingestWith(store: ReturnType<typeof flakyStore>, maxQueued?: number) {
   const accounts = new AccountDirectory();
   accounts.load([{ id: 'acme', realm: 'acme.example', parent_id: null, numbers: ['15550001', '15550002'], accountcodes: ['acme'] }]);
   const logged: Record<string, unknown>[] = [];
   const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
-  const ingest = new Ingest({ tracker: new CallTracker(accounts, { accountVariable: 'CALLHOOK_ACCOUNT' }), accounts, store, logger, defaultRealm: 'x', onStored: () => {} });
+  const ingest = new Ingest({ tracker: new CallTracker(accounts, { accountVariable: 'CALLHOOK_ACCOUNT' }), accounts, store, logger, defaultRealm: 'x', onStored: () => {}, maxQueued });
   return { ingest, logged };
 }
 
@@ -65,6 +65,19 @@ describe('Ingest when a write or an event fails', () => {
       ['could not store call events; trying again', 100],
       ['could not store call events; trying again', 200],
     ]);
+  });
+
+  it('keeps at most maxQueued call events waiting for the store, dropping the oldest and counting them', async () => {
+    const store = flakyStore(2);
+    const { ingest, logged } = ingestWith(store, 5);
+    for (const f of loadFixture('dial_answered.jsonl') as unknown as AriEvent[]) ingest.push(f);
+    await ingest.drain();
+    const events = store.written.flatMap((w) => w.events);
+    expect(ingest.lost).toBe(3);
+    expect(events).toHaveLength(5);
+    // the newest five of the eight: both destroys among them
+    expect(events.filter((e) => e.hook_event === 'channel_destroy')).toHaveLength(2);
+    expect(logged.at(-1)).toMatchObject({ msg: 'could not store call events; trying again', events_lost: 3 });
   });
 
   it('skips an event it cannot build, without writing the others again', async () => {
