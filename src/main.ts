@@ -60,11 +60,11 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
   mkdirSync(config.dataDir, { recursive: true });
   const store: Store = config.databaseUrl ? await PostgresStore.open(config.databaseUrl) : new SqliteStore(join(config.dataDir, 'callhook.db'));
   const accounts = new AccountDirectory(config.defaultAccount);
-  accounts.load(await store.listAccounts());
+  const loadAccounts = async () => accounts.load(await store.listAccounts());
+  await loadAccounts();
   // another process sharing the PostgreSQL store may add or change accounts: read them again now and then
-  const accountsTimer = config.databaseUrl
-    ? setInterval(() => void store.listAccounts().then((list) => accounts.load(list), (err: Error) => logger.warn({ reason: err.message }, 'could not reload accounts')), ACCOUNTS_RELOAD_MS).unref()
-    : undefined;
+  const reloadAccounts = () => loadAccounts().catch((err: Error) => logger.warn({ reason: err.message }, 'could not reload accounts'));
+  const accountsTimer = config.databaseUrl ? setInterval(reloadAccounts, ACCOUNTS_RELOAD_MS).unref() : undefined;
 
   const sender = new ThreadSender({
     connectTimeoutMs: config.delivery.connectTimeoutMs,

@@ -1,9 +1,10 @@
 /**
  * Rows of accounts and webhooks as both backends store them: lists and objects as JSON text
- * (kept as written, key order included), flags as 0/1 (PostgreSQL reads them into booleans).
+ * (kept as written, key order included), flags as 0/1 (PostgreSQL reads them into booleans);
+ * and the API's pages of rows.
  */
 import type { Webhook } from '../hooks/model.js';
-import type { Account } from './store.js';
+import type { Account, PageResult } from './store.js';
 
 export const WEBHOOK_COLUMNS =
   'id, account_id, name, uri, hook, http_verb, format, retries, enabled, custom_data, headers, event_filter, include_internal_legs, include_subaccounts, secret, disabled_reason, created, updated';
@@ -59,4 +60,11 @@ export function webhookParams(h: Webhook): Row {
 
 export function accountParams(a: Account): Row {
   return { ...a, accountcodes: JSON.stringify(a.accountcodes), numbers: JSON.stringify(a.numbers) };
+}
+
+/** a page of `limit` rows from a query that read one more: that one's key starts the next page */
+export function pageOf<R, T = R>(rows: R[], limit: number, key: (r: R) => string | number, item?: (r: R) => T): PageResult<T> {
+  const next = rows[limit];
+  const items = rows.slice(0, limit);
+  return { items: item ? items.map(item) : (items as unknown as T[]), next_start_key: next === undefined ? undefined : String(key(next)) };
 }

@@ -13,7 +13,7 @@ import type {
   Account, Attempt, AttemptInput, AttemptQuery, Delivery, DeliveryQuery, DeliveryUpdate, DueDelivery, Page, PageResult,
   PruneResult, Store, StoredEvent, StoredLeg, Token,
 } from '../store.js';
-import { WEBHOOK_COLUMNS, accountParams, toAccount, toWebhook, webhookParams, type Row } from '../rows.js';
+import { WEBHOOK_COLUMNS, accountParams, pageOf, toAccount, toWebhook, webhookParams, type Row } from '../rows.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 import { webhooksInTurn } from '../turns.js';
 
@@ -180,7 +180,7 @@ export class PostgresStore implements Store {
         accountId, page.start_key ?? '', page.limit + 1,
       ])
     ).map(toWebhook);
-    return { items: rows.slice(0, page.limit), next_start_key: rows[page.limit]?.id };
+    return pageOf(rows, page.limit, (h) => h.id);
   }
   async updateWebhook(h: Webhook): Promise<void> {
     const p = webhookParams(h);
@@ -316,7 +316,7 @@ export class PostgresStore implements Store {
     if (q.start_key) add('id <= ?', Number(q.start_key));
     args.push(q.limit + 1);
     const rows = await this.rows<Attempt>(`SELECT * FROM attempts WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${args.length}`, args);
-    return { items: rows.slice(0, q.limit), next_start_key: rows[q.limit] ? String(rows[q.limit]!.id) : undefined };
+    return pageOf(rows, q.limit, (a) => a.id);
   }
   async countPending(): Promise<number> {
     return (await this.rows<{ n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'"))[0]!.n;
@@ -343,8 +343,7 @@ export class PostgresStore implements Store {
        FROM deliveries d JOIN events e ON e.id = d.event_id WHERE ${where.join(' AND ')} ORDER BY d.seq DESC LIMIT $${args.length}`,
       args,
     );
-    const items = rows.slice(0, q.limit).map(({ seq: _seq, ...d }) => d);
-    return { items, next_start_key: rows[q.limit] ? String(rows[q.limit]!.seq) : undefined };
+    return pageOf(rows, q.limit, (d) => d.seq, ({ seq: _seq, ...d }) => d);
   }
   async retryDelivery(webhookId: string, id: string, now: number): Promise<boolean> {
     return (

@@ -14,7 +14,7 @@ import type {
 } from '../store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { webhooksInTurn } from '../turns.js';
-import { WEBHOOK_COLUMNS, accountParams, toAccount, toWebhook, webhookParams, type Row } from '../rows.js';
+import { WEBHOOK_COLUMNS, accountParams, pageOf, toAccount, toWebhook, webhookParams, type Row } from '../rows.js';
 
 /** the writer checkpoints itself only when the log grows past this many pages (the checkpointer stopped or fell behind) */
 const BACKSTOP_PAGES = 10_000;
@@ -252,7 +252,7 @@ export class SqliteStore implements Store {
   }
   async listWebhooks(accountId: string, page: Page): Promise<PageResult<Webhook>> {
     const rows = (this.stmt.listWebhooks!.all(accountId, page.start_key ?? '', page.limit + 1) as Row[]).map(toWebhook);
-    return { items: rows.slice(0, page.limit), next_start_key: rows[page.limit]?.id };
+    return pageOf(rows, page.limit, (h) => h.id);
   }
   async updateWebhook(h: Webhook): Promise<void> {
     this.db.transaction(() => {
@@ -287,7 +287,11 @@ export class SqliteStore implements Store {
       let fresh = 0;
       // a webhook deleted since the ingest read it gets no delivery (its foreign key would fail the batch)
       const exists = new Map<string, boolean>();
-      const known = (id: string) => exists.get(id) ?? exists.set(id, this.stmt.webhookExists!.get(id) !== undefined).get(id)!;
+      const known = (id: string) => {
+        let yes = exists.get(id);
+        if (yes === undefined) exists.set(id, (yes = this.stmt.webhookExists!.get(id) !== undefined));
+        return yes;
+      };
       for (const { event: ev, webhookIds } of items) {
         if (this.stmt.insertEvent!.run(ev.id, ev.account_id, ev.hook_event, ev.leg, ev.call_id, ev.payload, ev.created).changes === 0) continue;
         fresh += 1;
@@ -355,8 +359,7 @@ export class SqliteStore implements Store {
          FROM deliveries d JOIN events e ON e.id = d.event_id WHERE ${where.join(' AND ')} ORDER BY d.seq DESC LIMIT ?`,
       )
       .all(...args, q.limit + 1) as (Delivery & { seq: number })[];
-    const items = rows.slice(0, q.limit).map(({ seq: _seq, ...d }) => d);
-    return { items, next_start_key: rows[q.limit] ? String(rows[q.limit]!.seq) : undefined };
+    return pageOf(rows, q.limit, (d) => d.seq, ({ seq: _seq, ...d }) => d);
   }
   async retryDelivery(webhookId: string, deliveryId: string, now: number): Promise<boolean> {
     return this.stmt.retryOne!.run({ webhook_id: webhookId, id: deliveryId, now }).changes > 0;
@@ -415,7 +418,7 @@ export class SqliteStore implements Store {
     const rows = this.db
       .prepare(`SELECT * FROM attempts WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`)
       .all(...args, q.limit + 1) as Attempt[];
-    return { items: rows.slice(0, q.limit), next_start_key: rows[q.limit] ? String(rows[q.limit]!.id) : undefined };
+    return pageOf(rows, q.limit, (a) => a.id);
   }
 
   async close(): Promise<void> {
