@@ -46,6 +46,32 @@ describe.runIf(postgresReady)('PostgreSQL store shared by several processes', ()
     expect(rows.map((r) => r.version)).toEqual([1]);
   });
 
+  it('a connection the server ends in the middle of a transaction fails that transaction, not the process', async () => {
+    const app = `callhook_tx_${process.pid}`;
+    const url = new URL(await freshSchema());
+    url.searchParams.set('application_name', app);
+    const store = await PostgresStore.open(url.toString());
+    try {
+      const tx = (store as unknown as { tx: (work: (c: pg.PoolClient) => Promise<void>) => Promise<void> }).tx.bind(store);
+      const failed = tx(async (c) => {
+        await c.query('SELECT 1');
+        // between two statements, with no query running: the server ends the connection
+        const admin = new pg.Client({ connectionString: url.toString().replace(app, 'callhook_test_admin') });
+        await admin.connect();
+        await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [app]);
+        await admin.end();
+        await new Promise((r) => setTimeout(r, 300));
+        await c.query('SELECT 1');
+      });
+      await expect(failed).rejects.toThrow();
+      // the broken connection was discarded: the next calls get new ones
+      await store.createAccount(account('a1'));
+      expect((await store.listAccounts()).map((a) => a.id)).toEqual(['a1']);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses a database it cannot reach with a clear message', async () => {
     await expect(PostgresStore.open('postgres://nobody@127.0.0.1:1/none')).rejects.toThrow(/^DATABASE_URL: could not open the PostgreSQL store: .*ECONNREFUSED/);
   });

@@ -97,19 +97,27 @@ export class PostgresStore implements Store {
     });
   }
 
-  /** runs `work` in one transaction on one connection */
+  /**
+   * runs `work` in one transaction on one connection. A connection the server ends meanwhile
+   * (a restart, a failover) reports it as an 'error' event, which without a listener would end
+   * the process; here the transaction fails with it instead and the connection is discarded.
+   */
   private async tx<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect();
+    let lost: Error | undefined;
+    const onLost = (err: Error) => (lost = err);
+    c.on('error', onLost);
     try {
       await c.query('BEGIN');
       const out = await work(c);
       await c.query('COMMIT');
       return out;
     } catch (err) {
-      await c.query('ROLLBACK').catch(() => {});
+      if (!lost) await c.query('ROLLBACK').catch(() => {});
       throw err;
     } finally {
-      c.release();
+      c.off('error', onLost);
+      c.release(lost);
     }
   }
 
