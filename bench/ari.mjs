@@ -26,7 +26,7 @@ export const triggerFrame = (leg, hookEvent) => TRIGGER[leg]?.[hookEvent];
 
 const iso = (ms) => new Date(ms).toISOString().replace('Z', '+0000');
 
-function chan(id, name, state, protocolId, caller, connected, exten, created) {
+function chan(id, name, state, protocolId, caller, connected, exten, created, accountcode) {
   return {
     id,
     name,
@@ -34,7 +34,7 @@ function chan(id, name, state, protocolId, caller, connected, exten, created) {
     protocol_id: protocolId,
     caller: { name: caller[0], number: caller[1] },
     connected: { name: connected[0], number: connected[1] },
-    accountcode: 'bench',
+    accountcode,
     dialplan: { context: 'from-trunk', exten, priority: 1, app_name: 'Dial', app_data: 'PJSIP/alice,20' },
     creationtime: iso(created),
     language: 'en',
@@ -45,16 +45,17 @@ const TIME = '@@now@@';
 
 /**
  * The 15 frames of call number n, serialised ahead of the stream: each as the text before and
- * after its ARI timestamp, which is "now" when the frame is sent.
+ * after its ARI timestamp, which is "now" when the frame is sent. Both legs carry `accountcode`,
+ * which callhook resolves to the account listing it.
  */
-export function callFrames(n) {
+export function callFrames(n, accountcode = 'bench') {
   const a = `1800000000.${2 * n}`;
   const b = `1800000000.${2 * n + 1}`;
   const aCall = `bench-${n}@127.0.0.2`;
   const bCall = `bench-b-${n}`;
   const created = Date.now();
-  const A = (state, pid = aCall, conn = ['', '']) => chan(a, `PJSIP/trunk-${n}`, state, pid, ['Carol', '4930123456'], conn, '15550002', created);
-  const B = (state, pid = bCall) => chan(b, `PJSIP/alice-${n}`, state, pid, ['Alice', '201'], ['Carol', '4930123456'], '15550002', created);
+  const A = (state, pid = aCall, conn = ['', '']) => chan(a, `PJSIP/trunk-${n}`, state, pid, ['Carol', '4930123456'], conn, '15550002', created, accountcode);
+  const B = (state, pid = bCall) => chan(b, `PJSIP/alice-${n}`, state, pid, ['Alice', '201'], ['Carol', '4930123456'], '15550002', created, accountcode);
   const ev = (type, extra) => JSON.stringify({ type, timestamp: TIME, ...extra, asterisk_id: '02:fc:00:00:00:99', application: 'callhook' }).split(TIME);
   return [
     ev('ChannelCreated', { channel: A('Ring', '') }),
@@ -78,11 +79,12 @@ export function callFrames(n) {
 /**
  * The frames of calls [first, first+count), serialised before they are streamed so that the
  * stream costs the generator little more than the socket writes; ten calls interleaved at a
- * time, as on a busy PBX. Each frame's key is `${call}:${index in callFrames}`.
+ * time, as on a busy PBX. Each frame's key is `${call}:${index in callFrames}`. The calls'
+ * accountcode is 'bench' unless `accountcode` says otherwise.
  */
-export function prepareCalls(first, count) {
+export function prepareCalls(first, count, { accountcode = 'bench' } = {}) {
   const calls = [];
-  for (let n = first; n < first + count; n++) calls.push(callFrames(n));
+  for (let n = first; n < first + count; n++) calls.push(callFrames(n, accountcode));
   const frames = [];
   for (let g = 0; g < count; g += 10) {
     const group = Math.min(10, count - g);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Agent, request } from 'undici';
 import { startFakeAri, prepareCalls, legOf, triggerFrame, ARI_EVENTS_PER_CALL, CALL_EVENTS_PER_CALL } from './ari.mjs';
+import { outageDrain, fairShare, summaryRows } from './scenarios.mjs';
 
 const quick = process.argv.includes('--quick');
 const P = quick
@@ -81,6 +82,9 @@ const profile = profileAt > 0 ? ['--cpu-prof', '--cpu-prof-dir', process.argv[pr
 const databaseAt = process.argv.indexOf('--database-url');
 const databaseUrl = databaseAt > 0 ? process.argv[databaseAt + 1] : undefined;
 const store = databaseUrl ? 'postgresql' : 'sqlite';
+// the circuit breaker's probe timing: callhook's defaults unless the bench's environment sets
+// them (e.g. CALLHOOK_PROBE_MAX_MS=5000 npm run bench -- --quick); callhook ignores unknown ones
+const probeEnv = Object.fromEntries(['CALLHOOK_PROBE_BASE_MS', 'CALLHOOK_PROBE_MAX_MS'].filter((k) => process.env[k]).map((k) => [k, process.env[k]]));
 // the flags of `npm start` and the callhook command (a small young generation: see README)
 const callhook = spawn(process.execPath, ['--max-semi-space-size=4', ...profile, join(here, '../dist/cli.js')], {
   env: {
@@ -94,6 +98,7 @@ const callhook = spawn(process.execPath, ['--max-semi-space-size=4', ...profile,
     CALLHOOK_HOOK_CONCURRENCY: String(CONCURRENCY),
     LOG_LEVEL: 'warn',
     ...(databaseUrl && { DATABASE_URL: databaseUrl }),
+    ...probeEnv,
   },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
@@ -248,6 +253,12 @@ console.error(`[bench] drained ${drainStart} deliveries at ${drainRate}/s`);
 
 clearInterval(rssTimer);
 const finalRss = rss(callhook.pid);
+
+// --- 5. and 6. (bench/scenarios.mjs): an outage of one webhook, then a slow account beside a fast one
+const scenario = { api, health, ari, mode: quick ? 'quick' : 'full', concurrency: CONCURRENCY };
+const outage = await outageDrain({ ...scenario, firstCall: 300_000 });
+const fair = await fairShare({ ...scenario, firstCall: 400_000 });
+
 callhook.kill('SIGTERM');
 await new Promise((r) => callhook.once('exit', r));
 receiver.kill();
@@ -267,6 +278,8 @@ const result = {
   latency_at_1000_eps: latency,
   rss_peak_mb: finalRss.peak_mb,
   backlog: { pending: drainStart, rss_mb: backlogRss.rss_mb, rss_anon_mb: backlogRss.anon_mb, rss_file_mb: backlogRss.file_mb, rss_shmem_mb: backlogRss.shmem_mb, heap_used_mb: pendingHealth.heap_used_mb, rss_peak_mb: backlogRss.peak_mb, ingest_ari_events_per_s: backlogIngestRate, drain_per_s: drainRate, drain_vs_steady: Number((drainRate / deliverRate).toFixed(2)) },
+  outage: { ...outage, probe_env: probeEnv },
+  fair_share: fair,
   targets: {
     ingest: { want: '>= 20000 ARI events/s', met: ingestRate >= 20000 },
     delivered: { want: '>= 0.6 x baseline', met: deliverRate >= 0.6 * baselineRate },
@@ -274,6 +287,7 @@ const result = {
     // quick mode's backlog is too small to say (null)
     backlog_rss: { want: '< 200 MB at 1 000 000 pending', met: drainStart >= 1_000_000 ? backlogRss.rss_mb < 200 : null },
     drain: { want: '>= 0.5 x steady delivery rate', met: drainRate >= 0.5 * deliverRate },
+    outage_drain: { want: 'every event sent during the outage arrives, each leg in order', met: outage.arrived >= outage.sent && outage.order.out_of_order === 0 },
   },
 };
 mkdirSync(join(here, 'results'), { recursive: true });
@@ -294,6 +308,7 @@ const rows = [
   ['RSS peak, steady (MB)', steadyRss, '', ''],
   [`RSS with ${drainStart} pending (MB)`, backlogRss.rss_mb, '< 200 at 1 000 000', result.targets.backlog_rss.met],
   ['drain rate (deliveries/s) / steady', `${drainRate} / ${result.backlog.drain_vs_steady}`, '>= 0.5', result.targets.drain.met],
+  ...summaryRows(outage, fair),
 ];
 console.log(`\ncallhook benchmark (${result.mode}, ${store} store, ${result.machine.cpus} cores, Node ${process.version})`);
 console.log('| measure | value | target | met |\n|---|---|---|---|');

@@ -33,6 +33,11 @@ export interface Config {
     disableAfter: number;
     disableWindowMs: number;
     shutdownGraceMs: number;
+    failingAfter: number;
+    probeBaseMs: number;
+    probeMaxMs: number;
+    disableAfterHours: number;
+    secretGraceHours: number;
   };
   retentionDays: number;
 }
@@ -82,8 +87,13 @@ export const SETTINGS: Setting[] = [
   { env: 'CALLHOOK_RETRY_MAX_MS', path: 'delivery.retryMaxMs', kind: 'int', schema: Int(1, 86400000), default: 600000, doc: 'largest delay between two tries' },
   { env: 'CALLHOOK_POLL_MS', path: 'delivery.pollIntervalMs', kind: 'int', schema: Int(10, 60000), default: 1000, doc: 'how often the dispatcher looks for due retries' },
   { env: 'CALLHOOK_LEASE_MS', path: 'delivery.leaseMs', kind: 'int', schema: Int(1000, 3600000), default: 60000, doc: 'how long a claimed delivery is reserved for one process; after a crash it is sent again when this runs out' },
-  { env: 'CALLHOOK_DISABLE_AFTER', path: 'delivery.disableAfter', kind: 'int', schema: Int(0, 1000), default: 6, doc: 'auto-disable a webhook after this many failed tries within CALLHOOK_DISABLE_WINDOW_MS (0: never)' },
-  { env: 'CALLHOOK_DISABLE_WINDOW_MS', path: 'delivery.disableWindowMs', kind: 'int', schema: Int(1000, 86400000), default: 60000, doc: 'window of the auto-disable count' },
+  { env: 'CALLHOOK_FAILING_AFTER', path: 'delivery.failingAfter', kind: 'int', schema: Int(1, 1000), default: 5, doc: "failed tries in a row (connect errors, timeouts, 408, 429, 5xx) that make a webhook failing: then only probes go to it" },
+  { env: 'CALLHOOK_PROBE_BASE_MS', path: 'delivery.probeBaseMs', kind: 'int', schema: Int(10, 3600000), default: 5000, doc: 'first probe of a failing webhook after this long; the interval doubles while probes fail' },
+  { env: 'CALLHOOK_PROBE_MAX_MS', path: 'delivery.probeMaxMs', kind: 'int', schema: Int(10, 3600000), default: 30000, doc: 'longest interval between two probes of a failing webhook' },
+  { env: 'CALLHOOK_DISABLE_AFTER_HOURS', path: 'delivery.disableAfterHours', kind: 'int', schema: Int(1, 8760), default: 72, doc: 'a webhook failing this long without a single success is disabled (its events keep collecting until the retention)' },
+  { env: 'CALLHOOK_DISABLE_AFTER', path: 'delivery.disableAfter', kind: 'int', schema: Int(0, 1000), default: 0, doc: "Kazoo's rule, opt-in: also disable a webhook after this many failed tries within CALLHOOK_DISABLE_WINDOW_MS (0: off)" },
+  { env: 'CALLHOOK_DISABLE_WINDOW_MS', path: 'delivery.disableWindowMs', kind: 'int', schema: Int(1000, 86400000), default: 60000, doc: "window of Kazoo's failure count (CALLHOOK_DISABLE_AFTER)" },
+  { env: 'CALLHOOK_SECRET_GRACE_HOURS', path: 'delivery.secretGraceHours', kind: 'int', schema: Int(0, 8760), default: 24, doc: 'after a secret rotation, requests carry the old signature beside the new one this long' },
   { env: 'CALLHOOK_SHUTDOWN_GRACE_MS', path: 'delivery.shutdownGraceMs', kind: 'int', schema: Int(0, 600000), default: 5000, doc: 'on SIGTERM, how long requests in flight may finish' },
   { env: 'CALLHOOK_RETENTION_DAYS', path: 'retentionDays', kind: 'int', schema: Int(1, 3650), default: 30, doc: 'attempts, finished deliveries and their events are pruned after this many days' },
 ];
@@ -163,6 +173,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (config.delivery.leaseMs <= config.delivery.timeoutMs) {
     throw new AppError('config', 'CALLHOOK_LEASE_MS: must be longer than CALLHOOK_TIMEOUT_MS');
+  }
+  if (config.delivery.probeMaxMs < config.delivery.probeBaseMs) {
+    throw new AppError('config', 'CALLHOOK_PROBE_MAX_MS: must not be smaller than CALLHOOK_PROBE_BASE_MS');
   }
   if (config.delivery.retryMaxMs < config.delivery.retryBaseMs) {
     throw new AppError('config', 'CALLHOOK_RETRY_MAX_MS: must not be smaller than CALLHOOK_RETRY_BASE_MS');

@@ -14,6 +14,7 @@ import { PostgresStore } from './store/postgres/store.js';
 import type { Store } from './store/store.js';
 import { ThreadSender } from './delivery/thread-sender.js';
 import { Dispatcher } from './delivery/dispatcher.js';
+import { healthNotifier } from './delivery/notify.js';
 import { buildApp } from './api/app.js';
 import { newToken } from './api/auth.js';
 
@@ -76,7 +77,13 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
     store,
     sender,
     logger: logger.child({ component: 'delivery' }),
-    policy: { baseMs: config.delivery.retryBaseMs, maxMs: config.delivery.retryMaxMs, jitter: 0.2 },
+    rules: {
+      retry: { baseMs: config.delivery.retryBaseMs, maxMs: config.delivery.retryMaxMs, jitter: 0.2 },
+      failingAfter: config.delivery.failingAfter,
+      probeBaseMs: config.delivery.probeBaseMs,
+      probeMaxMs: config.delivery.probeMaxMs,
+      disableAfterMs: config.delivery.disableAfterHours * 3_600_000,
+    },
     concurrency: config.delivery.concurrency,
     perHookConcurrency: config.delivery.perHookConcurrency,
     pollIntervalMs: config.delivery.pollIntervalMs,
@@ -84,6 +91,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
     disableAfter: config.delivery.disableAfter,
     disableWindowMs: config.delivery.disableWindowMs,
     userAgent: `callhook/${VERSION}`,
+    notify: healthNotifier(store, accounts, () => dispatcher.wake()),
   });
   const defaultRealm = config.defaultRealm ?? new URL(config.ari.url).hostname;
   const tracker = new CallTracker(accounts, { accountVariable: config.accountVariable });
@@ -123,6 +131,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
     onWebhooksChanged: () => dispatcher.wake(),
     sendTest: (hook, payload) => dispatcher.sendTest(hook, payload),
     defaultRealm,
+    secretGraceMs: config.delivery.secretGraceHours * 3_600_000,
     routes: has('api'),
     health: async () => ({
       version: VERSION,
@@ -136,6 +145,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
       events_lost: ingest.lost,
       deliveries_in_flight: dispatcher.inFlight,
       deliveries_pending: await pendingCount(),
+      webhooks_failing: await store.countFailing(),
       rss_mb: Math.round(process.memoryUsage.rss() / 2 ** 20),
       heap_used_mb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
     }),

@@ -26,6 +26,8 @@ export interface ApiDeps {
   onWebhooksChanged?: () => void;
   /** sends a sample event to a webhook now (POST …/test) */
   sendTest?: (hook: Webhook, payload: Payload) => Promise<AttemptInput>;
+  /** after a rotation the old secret signs beside the new one this long (default 24 h) */
+  secretGraceMs?: number;
   /** realm of sample events when the account has none */
   defaultRealm?: string;
   /** what GET /health reports besides the API itself */

@@ -1,53 +1,99 @@
 /**
  * The dispatcher: takes due deliveries from the store, sends them, records every try as an
- * attempt and schedules retries. It never writes SQL: it only sees the narrow store surface
- * below. Deliveries of one leg to one hook go out one at a time, in event order (the store's
- * due query holds back later ones while an earlier one is pending).
+ * attempt, and keeps each webhook's health (its circuit breaker). What a try means is decided
+ * by the pure decide() of outcome.ts; this class does the I/O around it. It never writes SQL:
+ * it only sees the narrow store surface below. Deliveries of one leg to one hook go out one at
+ * a time, in event order (the store's due query holds back later ones while an earlier one is
+ * pending). The slots are shared fairly between accounts (fair.ts).
  */
 import type { Logger } from 'pino';
 import type { AttemptInput, DeliveryUpdate, DueDelivery, Store } from '../store/store.js';
 import { encodeRequest, jsonRequest, type EncodedRequest } from '../events/encode.js';
 import { withCustomData, type Payload } from '../events/payload.js';
-import type { Webhook } from '../hooks/model.js';
-import { classify, retryAfterMs, retryDelay, type RetryPolicy } from './retry.js';
+import { signingSecrets, type Webhook } from '../hooks/model.js';
+import type { ClaimableHook, HealthState, WebhookHealth } from '../hooks/health.js';
+import { classify } from './retry.js';
 import type { HttpResult, Sender } from './http.js';
+import { decide, describeResult, type Decision, type HealthRules, type Transition } from './outcome.js';
+import { accountRoom, reserveFor } from './fair.js';
 
 export type DispatcherStore = Pick<
   Store,
-  'claimDeliveries' | 'releaseDeliveries' | 'recordAttempts' | 'webhookById' | 'disableWebhook' | 'nextDueAt' | 'failuresSince'
+  'claimDeliveries' | 'releaseDeliveries' | 'recordAttempts' | 'webhookById' | 'disableWebhook' | 'nextDueAt' | 'failuresSince' | 'setWebhookHealth' | 'pendingByWebhook'
 >;
+
+/** what a notifications webhook hears of another webhook's health */
+export interface HealthNotice {
+  kind: Transition;
+  hook: Webhook;
+  reason: string;
+  /** unix ms: failing since (failing, disabled), or when it was failing since (recovered) */
+  since: number | null;
+  pending: number;
+}
 
 export interface DispatcherOptions {
   store: DispatcherStore;
   sender: Sender;
   logger: Logger;
-  policy: RetryPolicy;
+  rules: HealthRules;
   concurrency: number;
   perHookConcurrency: number;
   pollIntervalMs: number;
   /** how long a claimed delivery stays reserved for this process */
   leaseMs: number;
-  /** auto-disable a webhook after this many failed tries within disableWindowMs (0 = never) */
+  /** Kazoo's rule, opt-in: disable a webhook after this many failed tries within disableWindowMs (0 = off) */
   disableAfter: number;
   disableWindowMs: number;
   userAgent: string;
+  /** tells the notifications webhooks of a health transition (stored as their deliveries) */
+  notify?: (notice: HealthNotice) => Promise<void>;
+  random?: () => number;
 }
 
 /** a webhook's request for a payload, its custom_data merged */
-function requestFor(hook: Webhook, payload: Payload): EncodedRequest {
-  return encodeRequest(hook.uri, withCustomData(payload, hook.custom_data), hook.http_verb, hook.format);
+function requestFor(hook: Webhook, uri: string, payload: Payload): EncodedRequest {
+  return encodeRequest(uri, withCustomData(payload, hook.custom_data), hook.http_verb, hook.format);
 }
 
 /** the request of a stored payload: a JSON body without custom_data goes out as it was stored */
-function storedRequest(hook: Webhook, stored: string): EncodedRequest {
+function storedRequest(hook: Webhook, uri: string, stored: string): EncodedRequest {
   if (hook.http_verb !== 'get' && hook.format === 'json' && Object.keys(hook.custom_data).length === 0) {
-    return jsonRequest(hook.uri, hook.http_verb, stored);
+    return jsonRequest(uri, hook.http_verb, stored);
   }
-  return requestFor(hook, JSON.parse(stored) as Payload);
+  return requestFor(hook, uri, JSON.parse(stored) as Payload);
+}
+
+/** the attempt record of a try: built here only */
+function attemptOf(
+  d: Pick<DueDelivery, 'id' | 'event_id' | 'hook_event' | 'call_id'>,
+  hook: Webhook,
+  sent: { uri: string; method: string; res: HttpResult },
+  a: Decision['attempt'],
+  created: number,
+): AttemptInput {
+  return {
+    delivery_id: d.id,
+    webhook_id: hook.id,
+    account_id: hook.account_id,
+    event_id: d.event_id,
+    hook_event: d.hook_event,
+    call_id: d.call_id,
+    uri: sent.uri,
+    method: sent.method,
+    status_code: sent.res.status ?? null,
+    response_body: sent.res.body,
+    duration_ms: sent.res.durationMs,
+    ...a,
+    created,
+  };
 }
 
 /** while requests are in flight, the least time between two claims for a few free slots */
 const CLAIM_PAUSE_MS = 5;
+
+/** which state a health change must find to be saved: a transition is made once, by one try */
+const FROM: Record<Transition, HealthState> = { failing: 'healthy', recovered: 'failing', disabled: 'failing' };
 
 interface Settled {
   attempt: AttemptInput;
@@ -58,6 +104,11 @@ interface Settled {
 export class Dispatcher {
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly perHook = new Map<string, number>();
+  private readonly perAccount = new Map<string, number>();
+  /** failed tries in a row of each webhook's primary, as this process saw them */
+  private readonly streaks = new Map<string, number>();
+  /** health this process saved, newer than what a claim read before `at` */
+  private readonly healthSeen = new Map<string, { health: WebhookHealth; at: number }>();
   private timer: NodeJS.Timeout | undefined;
   private pumping = false;
   private again = false;
@@ -66,8 +117,11 @@ export class Dispatcher {
   private claimedAt = 0;
   /** tries finished in this tick, written in one transaction (group commit) */
   private settled: Settled[] = [];
+  private readonly reserve: number;
 
-  constructor(private readonly o: DispatcherOptions) {}
+  constructor(private readonly o: DispatcherOptions) {
+    this.reserve = reserveFor(o.concurrency, o.perHookConcurrency);
+  }
 
   start(): void {
     this.stopped = false;
@@ -130,19 +184,33 @@ export class Dispatcher {
     const now = Date.now();
     if (this.inflight.size > 0 && free < this.o.concurrency / 4 && now - this.claimedAt < CLAIM_PAUSE_MS) return false;
     this.claimedAt = now;
-    const slots = (hook: string) => this.o.perHookConcurrency - (this.perHook.get(hook) ?? 0);
+    // a webhook's free slots, within its account's fair share (what this claim gives counts too)
+    const given = new Map(this.perAccount);
+    const shares = { concurrency: this.o.concurrency, reserve: this.reserve };
+    const owners = new Map<string, string>();
+    const slots = (h: ClaimableHook) => {
+      owners.set(h.id, h.account_id);
+      const n = Math.min(this.o.perHookConcurrency - (this.perHook.get(h.id) ?? 0), accountRoom(given, h.account_id, shares));
+      if (n > 0) given.set(h.account_id, (given.get(h.account_id) ?? 0) + n);
+      return n;
+    };
     const due = await this.o.store.claimDeliveries(now, free, this.o.leaseMs, slots);
     // each webhook of the batch is read once
     const hooks = new Map<string, Promise<Webhook | undefined>>();
+    const count = (map: Map<string, number>, key: string, by: number) => map.set(key, (map.get(key) ?? 0) + by);
     for (const d of due) {
-      this.perHook.set(d.webhook_id, (this.perHook.get(d.webhook_id) ?? 0) + 1);
-      let hook = hooks.get(d.webhook_id);
-      if (!hook) hooks.set(d.webhook_id, (hook = this.o.store.webhookById(d.webhook_id)));
-      const p = this.deliver(d, hook)
+      const hookId = d.webhook_id;
+      const account = owners.get(hookId) ?? '';
+      count(this.perHook, hookId, 1);
+      count(this.perAccount, account, 1);
+      let hook = hooks.get(hookId);
+      if (!hook) hooks.set(hookId, (hook = this.o.store.webhookById(hookId)));
+      const p = this.deliver(d, hook, now)
         .catch((err: unknown) => this.o.logger.error({ err, delivery_id: d.id }, 'delivery failed unexpectedly'))
         .finally(() => {
           this.inflight.delete(d.id);
-          this.perHook.set(d.webhook_id, (this.perHook.get(d.webhook_id) ?? 1) - 1);
+          count(this.perHook, hookId, -1);
+          count(this.perAccount, account, -1);
           this.wake();
         });
       this.inflight.set(d.id, p);
@@ -168,25 +236,27 @@ export class Dispatcher {
     this.timer.unref();
   }
 
-  private async deliver(d: DueDelivery, webhook: Promise<Webhook | undefined>): Promise<void> {
+  private async deliver(d: DueDelivery, webhook: Promise<Webhook | undefined>, claimedAt: number): Promise<void> {
     const hook = await webhook;
     if (!hook) return; // deleted meanwhile, and its deliveries with it
     if (!hook.enabled) return this.o.store.releaseDeliveries([d.id]); // disabled meanwhile: kept for later
-    const { method, res } = await this.send(hook, d.id, d.account_id, storedRequest(hook, d.payload));
+    const uri = d.target === 'failover' && hook.failover_uri ? hook.failover_uri : hook.uri;
+    const sent = await this.send(hook, uri, d.id, d.account_id, storedRequest(hook, uri, d.payload));
     // past the shutdown grace period the store may be closed: the delivery stays pending
     if (this.abandoned) return;
-    await this.settle(d, hook, method, res);
+    await this.settle(d, hook, sent, claimedAt);
   }
 
-  /** one signed request to a webhook */
-  private async send(hook: Webhook, deliveryId: string, accountId: string, req: EncodedRequest): Promise<{ method: string; res: HttpResult }> {
+  /** one signed request to a webhook's uri (or its failover) */
+  private async send(hook: Webhook, uri: string, deliveryId: string, accountId: string, req: EncodedRequest) {
     const headers: Record<string, string> = {
       ...hook.headers,
       'user-agent': this.o.userAgent,
       'x-hook-id': hook.id,
       'x-account-id': accountId,
     };
-    return { method: req.method, res: await this.o.sender.send(req, headers, { secret: hook.secret, id: deliveryId }) };
+    const res = await this.o.sender.send(req, headers, { secrets: signingSecrets(hook, Date.now()), id: deliveryId });
+    return { uri, method: req.method, res };
   }
 
   /**
@@ -194,26 +264,10 @@ export class Dispatcher {
    * records the try as an attempt.
    */
   async sendTest(hook: Webhook, payload: Payload): Promise<AttemptInput> {
-    const deliveryId = `test-${String(payload.event_id)}`;
-    const { method, res } = await this.send(hook, deliveryId, hook.account_id, requestFor(hook, payload));
-    const attempt: AttemptInput = {
-      delivery_id: deliveryId,
-      webhook_id: hook.id,
-      account_id: hook.account_id,
-      event_id: String(payload.event_id),
-      hook_event: String(payload.hook_event),
-      call_id: String(payload.call_id),
-      uri: hook.uri,
-      method,
-      status_code: res.status ?? null,
-      response_body: res.body,
-      duration_ms: res.durationMs,
-      try_number: 1,
-      retries_left: 0,
-      result: classify(res.status) === 'success' ? 'success' : 'failure',
-      reason: `test: ${res.status !== undefined ? `HTTP ${res.status}` : (res.error ?? 'request failed')}`,
-      created: Date.now(),
-    };
+    const d = { id: `test-${String(payload.event_id)}`, event_id: String(payload.event_id), hook_event: String(payload.hook_event), call_id: String(payload.call_id) };
+    const sent = await this.send(hook, hook.uri, d.id, hook.account_id, requestFor(hook, hook.uri, payload));
+    const result = classify(sent.res.status) === 'success' ? 'success' : 'failure';
+    const attempt = attemptOf(d, hook, sent, { result, reason: `test: ${describeResult(sent.res)}`, try_number: 1, retries_left: 0 }, Date.now());
     await this.record(attempt);
     return attempt;
   }
@@ -240,71 +294,70 @@ export class Dispatcher {
     }
   }
 
-  /**
-   * disables a webhook; its pending deliveries stay stored and go out once it is re-enabled.
-   * With `collect` (too many failures, not 410) new events keep queueing for it meanwhile.
-   * `hook` is the webhook as it was when the try was claimed: if its owner has edited or
-   * re-enabled it since, the try's failure does not disable it.
-   */
-  private async disable(hook: Webhook, reason: string, now: number, collect: boolean): Promise<void> {
-    if (await this.o.store.disableWebhook(hook.id, reason, now, collect, hook.updated)) {
-      this.o.logger.warn({ webhook_id: hook.id, account_id: hook.account_id, reason }, 'webhook disabled');
+  /** the webhook's health: what this process saved since the claim, else what the claim read */
+  private healthOf(hook: Webhook, claimedAt: number): WebhookHealth {
+    const seen = this.healthSeen.get(hook.id);
+    return seen && seen.at >= claimedAt ? seen.health : hook.health;
+  }
+
+  private async settle(d: DueDelivery, hook: Webhook, sent: { uri: string; method: string; res: HttpResult }, claimedAt: number): Promise<void> {
+    const now = Date.now();
+    const health = this.healthOf(hook, claimedAt);
+    const decision = decide(
+      sent.res,
+      { now, target: d.target, tries: d.tries, retries: hook.retries, health, streak: this.streaks.get(hook.id) ?? 0 },
+      this.o.rules,
+      this.o.random,
+    );
+    if (decision.streak === 0) this.streaks.delete(hook.id);
+    else this.streaks.set(hook.id, decision.streak);
+    await this.record(attemptOf(d, hook, sent, decision.attempt, now), { id: d.id, ...decision.delivery });
+    if (decision.health) await this.saveHealth(hook, health, decision, now);
+    if (decision.disable) {
+      const { reason, collect } = decision.disable;
+      if (await this.o.store.disableWebhook(hook.id, reason, now, collect, hook.updated)) {
+        this.o.logger.warn({ webhook_id: hook.id, account_id: hook.account_id, reason }, 'webhook disabled');
+        await this.tell({ kind: 'disabled', hook, reason, since: health.failing_since ?? now });
+      }
+    } else if (decision.attempt.result === 'failure' && d.target !== 'failover' && this.o.disableAfter > 0) {
+      // Kazoo's rule (opt-in): failures within the window, since the webhook's last edit or re-enable
+      const failures = await this.o.store.failuresSince(hook.id, Math.max(now - this.o.disableWindowMs, hook.updated));
+      if (failures >= this.o.disableAfter) {
+        const reason = `${failures} failed tries within ${Math.round(this.o.disableWindowMs / 1000)} s`;
+        if (await this.o.store.disableWebhook(hook.id, reason, now, true, hook.updated)) {
+          this.o.logger.warn({ webhook_id: hook.id, account_id: hook.account_id, reason }, 'webhook disabled');
+          await this.tell({ kind: 'disabled', hook, reason, since: health.failing_since ?? now });
+        }
+      }
+    }
+    const log = { webhook_id: hook.id, delivery_id: d.id, uri: sent.uri, reason: decision.attempt.reason };
+    if (decision.delivery.status === 'failed') this.o.logger.warn(log, 'delivery failed');
+    else this.o.logger.debug(log, 'delivery try');
+  }
+
+  /** saves a health change; a transition only if this try is the one that makes it, and then it is logged and told once */
+  private async saveHealth(hook: Webhook, before: WebhookHealth, decision: Decision, now: number): Promise<void> {
+    const health = decision.health!;
+    const t = decision.transition === 'disabled' ? undefined : decision.transition;
+    const saved = await this.o.store.setWebhookHealth(hook.id, health, now, t ? FROM[t] : before.state);
+    if (!saved) return;
+    this.healthSeen.set(hook.id, { health, at: now });
+    if (t === 'failing') {
+      this.o.logger.warn({ webhook_id: hook.id, account_id: hook.account_id, reason: health.last_error, next_probe: health.next_probe }, 'webhook failing: only probes go to it');
+      await this.tell({ kind: 'failing', hook, reason: health.last_error ?? 'failed', since: health.failing_since });
+    } else if (t === 'recovered') {
+      this.o.logger.info({ webhook_id: hook.id, account_id: hook.account_id, failing_since: before.failing_since }, 'webhook recovered: its backlog goes out');
+      await this.tell({ kind: 'recovered', hook, reason: decision.attempt.reason, since: before.failing_since });
     }
   }
 
-  private async settle(d: DueDelivery, hook: Webhook, method: string, res: HttpResult): Promise<void> {
-    const now = Date.now();
-    const tryNumber = d.tries + 1;
-    const maxTries = 1 + hook.retries;
-    const outcome = classify(res.status);
-    const what = res.status !== undefined ? `HTTP ${res.status}` : (res.error ?? 'request failed');
-    let status: 'pending' | 'succeeded' | 'failed' = 'failed';
-    let nextAt = now;
-    let reason = what;
-    if (outcome === 'success') status = 'succeeded';
-    else if (outcome === 'retry' && tryNumber < maxTries) {
-      status = 'pending';
-      const hinted = retryAfterMs(res.retryAfter, now, this.o.policy.maxMs);
-      nextAt = now + (hinted ?? retryDelay(tryNumber, this.o.policy));
-      reason = `${what}; retry ${tryNumber} of ${hook.retries} in ${nextAt - now} ms`;
-    } else if (outcome === 'retry') reason = hook.retries === 0 ? `${what}; retries are off` : `${what}; retries exhausted`;
-    else if (outcome === 'gone') reason = `${what}; the receiver is gone, webhook disabled`;
-    else reason = `${what}; not retried`;
-
-    await this.record(
-      {
-        delivery_id: d.id,
-        webhook_id: hook.id,
-        account_id: hook.account_id,
-        event_id: d.event_id,
-        hook_event: d.hook_event,
-        call_id: d.call_id,
-        uri: hook.uri,
-        method,
-        status_code: res.status ?? null,
-        response_body: res.body,
-        duration_ms: res.durationMs,
-        try_number: tryNumber,
-        retries_left: status === 'pending' ? maxTries - tryNumber : 0,
-        result: outcome === 'success' ? 'success' : 'failure',
-        reason,
-        created: now,
-      },
-      { id: d.id, status, tries: tryNumber, next_at: nextAt, last_error: outcome === 'success' ? null : reason },
-    );
-    if (outcome === 'gone') {
-      await this.disable(hook, 'receiver answered 410 Gone', now, false);
-    } else if (outcome !== 'success' && this.o.disableAfter > 0) {
-      // failures are counted within the window and since the webhook's last edit or re-enable
-      const failures = await this.o.store.failuresSince(hook.id, Math.max(now - this.o.disableWindowMs, hook.updated));
-      if (failures >= this.o.disableAfter) {
-        await this.disable(hook, `${failures} failed tries within ${Math.round(this.o.disableWindowMs / 1000)} s`, now, true);
-      }
-    }
-    if (status === 'failed') {
-      this.o.logger.warn({ webhook_id: hook.id, delivery_id: d.id, reason }, 'delivery failed');
-    } else {
-      this.o.logger.debug({ webhook_id: hook.id, delivery_id: d.id, reason }, 'delivery try');
+  private async tell(n: Omit<HealthNotice, 'pending'>): Promise<void> {
+    if (!this.o.notify) return;
+    try {
+      const pending = (await this.o.store.pendingByWebhook([n.hook.id])).get(n.hook.id) ?? 0;
+      await this.o.notify({ ...n, pending });
+    } catch (err) {
+      this.o.logger.error({ err, webhook_id: n.hook.id, kind: n.kind }, 'could not store the health notification');
     }
   }
 }

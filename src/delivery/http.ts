@@ -19,9 +19,9 @@ export interface HttpResult {
   durationMs: number;
 }
 
-/** what a request is signed with (Standard Webhooks): the webhook's secret and the message id */
+/** what a request is signed with (Standard Webhooks): the webhook's secrets and the message id */
 export interface Signing {
-  secret: string;
+  secrets: string[];
   id: string;
 }
 
@@ -110,7 +110,7 @@ export class HttpSender implements Sender {
             headers: {
               ...headers,
               ...(req.contentType && { 'content-type': req.contentType }),
-              ...(sign && signatureHeaders(sign.secret, sign.id, Math.floor(Date.now() / 1000), req.signed)),
+              ...(sign && signatureHeaders(sign.secrets, sign.id, Math.floor(Date.now() / 1000), req.signed)),
             },
             body: req.body,
           },

@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { AppError, type FieldErrors } from '../errors.js';
 import type { BodyFormat, HttpVerb } from '../events/encode.js';
 import type { Scalar } from '../events/payload.js';
+import { HEALTHY, shownState, type WebhookHealth } from './health.js';
+import { toGregorianSeconds } from '../events/gregorian.js';
 
 export const HOOK_TYPES = {
   channel_create: 'A new call leg: an endpoint called the PBX or the PBX dialed out',
@@ -13,6 +15,7 @@ export const HOOK_TYPES = {
   channel_bridge: 'Two call legs were connected to each other',
   channel_destroy: 'A call leg hung up, with cause and durations',
   all: 'Every call event',
+  notifications: "The health of the account's other webhooks: webhook_failing, webhook_recovered, webhook_disabled (not part of all)",
 } as const;
 export type HookType = keyof typeof HOOK_TYPES;
 
@@ -31,10 +34,21 @@ export interface Webhook {
   event_filter: string | null;
   include_internal_legs: boolean;
   include_subaccounts: boolean;
+  /** while the primary uri is failing, deliveries go here */
+  failover_uri: string | null;
   secret: string;
+  /** the secret before the last rotation, still signing beside the new one until previous_secret_until */
+  previous_secret: string | null;
+  previous_secret_until: number | null;
   disabled_reason: string | null;
+  health: WebhookHealth;
   created: number;
   updated: number;
+}
+
+/** the secrets a request is signed with at `now`: the current one, and the previous during its grace period */
+export function signingSecrets(h: Webhook, now: number): string[] {
+  return h.previous_secret && (h.previous_secret_until ?? 0) > now ? [h.secret, h.previous_secret] : [h.secret];
 }
 
 /** The fields a client may set. */
@@ -52,6 +66,7 @@ export type WebhookInput = Pick<
   | 'event_filter'
   | 'include_internal_legs'
   | 'include_subaccounts'
+  | 'failover_uri'
 >;
 
 export const MAX_RETRIES = 20;
@@ -65,6 +80,7 @@ const DEFAULTS: Omit<WebhookInput, 'uri' | 'hook' | 'name'> = {
   event_filter: null,
   include_internal_legs: false,
   include_subaccounts: false,
+  failover_uri: null,
 };
 
 /** Headers callhook sets itself, or that would break HTTP framing: a hook may not set them. */
@@ -100,18 +116,18 @@ function typeError(c: Collector, field: string, type: string): undefined {
   return c.add(field, 'type', `Value did not match type(s): ${type}`, { target: type });
 }
 
-function checkUri(c: Collector, v: unknown): string | undefined {
-  if (typeof v !== 'string') return typeError(c, 'uri', 'string');
+function checkUri(c: Collector, v: unknown, field = 'uri'): string | undefined {
+  if (typeof v !== 'string') return typeError(c, field, 'string');
   let url: URL;
   try {
     url = new URL(v);
   } catch {
-    return c.add('uri', 'format', 'Value is not a valid URL');
+    return c.add(field, 'format', 'Value is not a valid URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return c.add('uri', 'format', 'Only http:// and https:// URLs are supported');
+    return c.add(field, 'format', 'Only http:// and https:// URLs are supported');
   }
-  if (v.length > 2048) return c.add('uri', 'maxLength', 'URL is longer than 2048 characters', { target: 2048 });
+  if (v.length > 2048) return c.add(field, 'maxLength', 'URL is longer than 2048 characters', { target: 2048 });
   return v;
 }
 
@@ -231,6 +247,10 @@ export function validateWebhook(data: unknown, mode: 'create' | 'replace' | 'pat
   if (has('custom_data')) set('custom_data', checkCustomData(c, data.custom_data));
   if (has('headers')) set('headers', checkHeaders(c, data.headers));
   if (has('event_filter')) set('event_filter', checkFilter(c, data.event_filter));
+  if (has('failover_uri')) {
+    if (data.failover_uri === null || data.failover_uri === '') out.failover_uri = null;
+    else set('failover_uri', checkUri(c, data.failover_uri, 'failover_uri'));
+  }
 
   if (c.failed) throw new AppError('invalid', 'invalid data', { fields: c.errors });
   if (mode === 'patch') return out;
@@ -239,8 +259,27 @@ export function validateWebhook(data: unknown, mode: 'create' | 'replace' | 'pat
   return full;
 }
 
-/** The webhook as the API shows it. */
-export function publicWebhook(h: Webhook): Record<string, unknown> {
+/** A new webhook of an account from a client's validated fields. */
+export function newWebhook(accountId: string, input: WebhookInput, now: number): Webhook {
+  return {
+    ...input,
+    id: newId(),
+    account_id: accountId,
+    secret: newSecret(),
+    previous_secret: null,
+    previous_secret_until: null,
+    disabled_reason: null,
+    health: { ...HEALTHY },
+    created: now,
+    updated: now,
+  };
+}
+
+/**
+ * The webhook as the API shows it, with its read-only health; `pending` is the number of its
+ * waiting deliveries. The signing secret is shown only on create, rotate and GET …/secret.
+ */
+export function publicWebhook(h: Webhook, pending?: number): Record<string, unknown> {
   return {
     id: h.id,
     name: h.name,
@@ -255,8 +294,13 @@ export function publicWebhook(h: Webhook): Record<string, unknown> {
     event_filter: h.event_filter,
     include_internal_legs: h.include_internal_legs,
     include_subaccounts: h.include_subaccounts,
+    failover_uri: h.failover_uri,
     disabled_reason: h.disabled_reason,
-    secret: h.secret,
+    health: shownState(h.enabled, h.health),
+    failing_since: h.health.failing_since === null ? null : toGregorianSeconds(h.health.failing_since),
+    last_error: h.health.last_error,
+    next_probe: h.enabled && h.health.next_probe !== null ? toGregorianSeconds(h.health.next_probe) : null,
+    ...(pending !== undefined && { pending }),
     created: h.created,
     updated: h.updated,
   };

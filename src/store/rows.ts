@@ -4,10 +4,19 @@
  * and the API's pages of rows.
  */
 import type { Webhook } from '../hooks/model.js';
+import type { WebhookHealth } from '../hooks/health.js';
 import type { Account, PageResult } from './store.js';
 
-export const WEBHOOK_COLUMNS =
-  'id, account_id, name, uri, hook, http_verb, format, retries, enabled, custom_data, headers, event_filter, include_internal_legs, include_subaccounts, secret, disabled_reason, created, updated';
+/** the columns an edit through the API writes (not the health, which the dispatcher keeps) */
+export const EDITABLE_COLUMNS = [
+  'name', 'uri', 'hook', 'http_verb', 'format', 'retries', 'enabled', 'custom_data', 'headers', 'event_filter', 'include_internal_legs',
+  'include_subaccounts', 'failover_uri', 'secret', 'previous_secret', 'previous_secret_until', 'disabled_reason', 'updated',
+];
+/** the circuit breaker's columns (src/hooks/health.ts) */
+export const HEALTH_COLUMNS = ['health', 'failing_since', 'last_error', 'next_probe', 'probe_delay', 'failover_down'];
+/** the health columns' values when a webhook starts healthy again (HEALTHY in src/hooks/health.ts; the last error is kept) */
+export const HEALTH_RESET = "health = 'healthy', failing_since = NULL, next_probe = NULL, probe_delay = 0, failover_down = FALSE";
+export const WEBHOOK_COLUMNS = ['id', 'account_id', ...EDITABLE_COLUMNS, ...HEALTH_COLUMNS, 'created'].join(', ');
 
 export type Row = Record<string, unknown>;
 
@@ -40,16 +49,34 @@ export function toWebhook(r: Row): Webhook {
     event_filter: (r.event_filter as string | null) ?? null,
     include_internal_legs: Boolean(r.include_internal_legs),
     include_subaccounts: Boolean(r.include_subaccounts),
+    failover_uri: (r.failover_uri as string | null) ?? null,
     secret: r.secret as string,
+    previous_secret: (r.previous_secret as string | null) ?? null,
+    previous_secret_until: (r.previous_secret_until as number | null) ?? null,
     disabled_reason: (r.disabled_reason as string | null) ?? null,
+    health: {
+      state: r.health as WebhookHealth['state'],
+      failing_since: (r.failing_since as number | null) ?? null,
+      last_error: (r.last_error as string | null) ?? null,
+      next_probe: (r.next_probe as number | null) ?? null,
+      probe_delay: Number(r.probe_delay),
+      failover_down: Boolean(r.failover_down),
+    },
     created: r.created as number,
     updated: r.updated as number,
   };
 }
 
+export function healthParams(h: WebhookHealth): Row {
+  const { state, ...rest } = h;
+  return { ...rest, health: state, failover_down: h.failover_down ? 1 : 0 };
+}
+
 export function webhookParams(h: Webhook): Row {
+  const { health, ...rest } = h;
   return {
-    ...h,
+    ...rest,
+    ...healthParams(health),
     enabled: h.enabled ? 1 : 0,
     include_internal_legs: h.include_internal_legs ? 1 : 0,
     include_subaccounts: h.include_subaccounts ? 1 : 0,

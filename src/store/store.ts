@@ -3,6 +3,7 @@
  * interface; each backend holds its own SQL. Times are unix milliseconds.
  */
 import type { Webhook } from '../hooks/model.js';
+import type { ClaimableHook, HealthState, Target, WebhookHealth } from '../hooks/health.js';
 import type { LegChanges } from '../calls/tracker.js';
 
 export interface Account {
@@ -48,7 +49,12 @@ export interface DueDelivery {
   call_id: string;
   /** the account of the call (X-Account-ID) */
   account_id: string;
+  /** where it goes: the webhook's uri, a probe of it while failing, or its failover_uri */
+  target: Target;
 }
+
+/** how many deliveries a claim may take of a webhook (its free slots and its account's) */
+export type Slots = (hook: ClaimableHook) => number;
 
 export interface AttemptInput {
   delivery_id: string;
@@ -167,8 +173,20 @@ export interface Store {
    * False if it was not disabled.
    */
   disableWebhook(id: string, reason: string, at: number, collect?: boolean, seenUpdated?: number): Promise<boolean>;
-  /** re-enables every disabled webhook of an account, its pending deliveries due now; returns how many */
+  /** re-enables every disabled webhook of an account (healthy again), its pending deliveries due now; returns how many */
   reenableWebhooks(accountId: string, at: number): Promise<number>;
+  /**
+   * Saves a webhook's health; with `from` only if its state is that (so that of several tries or
+   * processes one makes the transition). A webhook that recovers has its pending deliveries due
+   * now. False if nothing was saved.
+   */
+  setWebhookHealth(id: string, health: WebhookHealth, now: number, from?: HealthState): Promise<boolean>;
+  /** a new signing secret; the old one goes on signing beside it until `previousUntil` */
+  rotateSecret(accountId: string, id: string, secret: string, previousUntil: number, now: number): Promise<boolean>;
+  /** how many deliveries of each of these webhooks are pending */
+  pendingByWebhook(ids: string[]): Promise<Map<string, number>>;
+  /** how many enabled webhooks are failing */
+  countFailing(): Promise<number>;
 
   /* outbox */
   /**
@@ -179,11 +197,13 @@ export interface Store {
   /**
    * Claims pending deliveries due at `now` for `leaseMs`: oldest first, only the first pending
    * one of each (webhook, leg), none of a disabled webhook or already leased; at most
-   * `slots(webhook)` of one webhook. A lease ends when its try is recorded, when it is released
+   * `slots(webhook)` of one webhook. A failing webhook gets what claimPlan (hooks/health.ts)
+   * allows: its probe, when due, is the first claimed (and its next_probe moves to the lease's
+   * end so that no other claim probes it meanwhile), the rest go to its failover or wait. A lease ends when its try is recorded, when it is released
    * or when it runs out; a process that dies loses its leases (SQLite keeps them in the memory of
    * the one process that owns the file, so then at once) and the deliveries are sent again.
    */
-  claimDeliveries(now: number, limit: number, leaseMs: number, slots?: (webhookId: string) => number): Promise<DueDelivery[]>;
+  claimDeliveries(now: number, limit: number, leaseMs: number, slots?: Slots): Promise<DueDelivery[]>;
   /** gives claimed deliveries back unsent */
   releaseDeliveries(ids: string[]): Promise<void>;
   /** records tries and their deliveries' outcomes (releasing the leases) in one transaction; a test send has no delivery */

@@ -31,7 +31,10 @@ describe('webhook CRUD', () => {
 
     const replaced = await api.call('POST', `${hooks}/${id}`, acme, { data: { ...sample, uri: 'http://my.server.com/calls/new_call.php' } });
     expect(replaced.status).toBe(200);
-    expect(replaced.json.data).toMatchObject({ id, uri: 'http://my.server.com/calls/new_call.php', custom_data: {}, secret: created.json.data.secret });
+    expect(replaced.json.data).toMatchObject({ id, uri: 'http://my.server.com/calls/new_call.php', custom_data: {}, health: 'healthy', pending: 0 });
+    // the signing secret is shown on create and by its own GET, not by every read
+    expect(replaced.json.data.secret).toBeUndefined();
+    expect((await api.call('GET', `${hooks}/${id}/secret`, acme)).json.data).toEqual({ id, secret: created.json.data.secret });
 
     const patched = await api.call('PATCH', `${hooks}/${id}`, acme, { data: { enabled: false } });
     expect(patched.json.data).toMatchObject({ enabled: false, uri: 'http://my.server.com/calls/new_call.php' });
@@ -68,7 +71,7 @@ describe('webhook CRUD', () => {
 
   it('lists the available hook types', async () => {
     const r = await api.call('GET', '/api/v1/webhooks', acme);
-    expect(r.json.data.map((h: { id: string }) => h.id)).toEqual(['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy', 'all']);
+    expect(r.json.data.map((h: { id: string }) => h.id)).toEqual(['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy', 'all', 'notifications']);
   });
 });
 

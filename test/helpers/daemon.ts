@@ -27,6 +27,8 @@ export async function runDaemon(ari: FakeAri, env: Record<string, string> = {}, 
     CALLHOOK_RETRY_BASE_MS: '50',
     CALLHOOK_RETRY_MAX_MS: '200',
     CALLHOOK_POLL_MS: '50',
+    CALLHOOK_PROBE_BASE_MS: '50',
+    CALLHOOK_PROBE_MAX_MS: '200',
     ...env,
   });
   const daemon = await startDaemon(config, pino({ level: 'silent' }));

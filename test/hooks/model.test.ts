@@ -27,6 +27,7 @@ describe('validateWebhook', () => {
       event_filter: null,
       include_internal_legs: false,
       include_subaccounts: false,
+      failover_uri: null,
     });
   });
 

@@ -2,6 +2,7 @@
 import { beforeEach, afterEach, describe, expect, it, vi } from 'vitest';
 import type { Account, Store } from '../../src/store/store.js';
 import type { Webhook } from '../../src/hooks/model.js';
+import { HEALTHY } from '../../src/hooks/health.js';
 
 export function account(id: string, extra: Partial<Account> = {}): Account {
   return { id, name: id, realm: null, parent_id: null, accountcodes: [], numbers: [], created: 1, updated: 1, ...extra };
@@ -23,8 +24,12 @@ export function webhook(id: string, accountId: string, extra: Partial<Webhook> =
     event_filter: null,
     include_internal_legs: false,
     include_subaccounts: false,
+    failover_uri: null,
     secret: 'whsec_abc',
+    previous_secret: null,
+    previous_secret_until: null,
     disabled_reason: null,
+    health: { ...HEALTHY },
     created: 1,
     updated: 1,
     ...extra,
@@ -254,10 +259,86 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.createWebhook(webhook('h2', 'a1'));
       for (let i = 0; i < 4; i++) await store.insertEvents([{ event: event(`e${i}`, `leg${i}`), webhookIds: ['h1', 'h2'] }]);
       const now = Date.now() + 1000;
-      const got = await store.claimDeliveries(now, 10, 60_000, (h) => (h === 'h1' ? 1 : 3));
+      const got = await store.claimDeliveries(now, 10, 60_000, (h) => (h.id === 'h1' ? 1 : 3));
       expect(got.filter((d) => d.webhook_id === 'h1')).toHaveLength(1);
       expect(got.filter((d) => d.webhook_id === 'h2')).toHaveLength(3);
       expect(await store.claimDeliveries(now, 2, 60_000)).toHaveLength(2);
+    });
+
+    describe('webhook health', () => {
+      const failing = (nextProbe: number | null, extra = {}) => ({
+        state: 'failing' as const, failing_since: 1000, last_error: 'HTTP 503', next_probe: nextProbe, probe_delay: 5000, failover_down: false, ...extra,
+      });
+      const threeLegs = async (hook = 'h1') => {
+        for (const [i, leg] of ['legA', 'legB', 'legC'].entries()) await store.insertEvents([{ event: event(`e${i}`, leg), webhookIds: [hook] }]);
+      };
+
+      it('saves a transition only from the state it expects, and reads it back', async () => {
+        const now = Date.now();
+        expect(await store.setWebhookHealth('h1', failing(now + 5000), now, 'failing')).toBe(false);
+        expect(await store.setWebhookHealth('h1', failing(now + 5000), now, 'healthy')).toBe(true);
+        expect(await store.setWebhookHealth('h1', failing(now + 9000), now, 'healthy')).toBe(false);
+        expect((await store.webhookById('h1'))!.health).toEqual(failing(now + 5000));
+        expect(await store.countFailing()).toBe(1);
+      });
+
+      it('a failing webhook: nothing until its probe is due, then one probe, and no second while it is out', async () => {
+        await threeLegs();
+        const now = Date.now() + 1000;
+        await store.setWebhookHealth('h1', failing(now + 5000), now);
+        expect(await store.claimDeliveries(now, 10, 60_000)).toEqual([]);
+        const probe = await store.claimDeliveries(now + 5000, 10, 60_000);
+        expect(probe.map((d) => [d.event_id, d.target])).toEqual([['e0', 'probe']]);
+        expect((await store.webhookById('h1'))!.health.next_probe).toBe(now + 5000 + 60_000);
+        expect(await store.claimDeliveries(now + 6000, 10, 60_000)).toEqual([]);
+      });
+
+      it('a failing webhook with a failover: the rest go there, and wait while the failover is down too', async () => {
+        await store.updateWebhook({ ...(await store.webhookById('h1'))!, failover_uri: 'http://127.0.0.1:9/failover', updated: 2 });
+        await threeLegs();
+        const now = Date.now() + 1000;
+        await store.setWebhookHealth('h1', failing(now - 1), now);
+        const got = await store.claimDeliveries(now, 10, 60_000);
+        expect(got.map((d) => d.target)).toEqual(['probe', 'failover', 'failover']);
+        await store.releaseDeliveries(got.map((d) => d.id));
+        await store.setWebhookHealth('h1', failing(now + 5000, { failover_down: true }), now);
+        expect(await store.claimDeliveries(now, 10, 60_000)).toEqual([]);
+      });
+
+      it('recovering makes the backlog due now; a re-enable or another uri starts healthy', async () => {
+        await threeLegs();
+        const now = Date.now() + 1000;
+        await store.setWebhookHealth('h1', failing(now + 5000), now, 'healthy');
+        // a held delivery waits for the next probe
+        const [d] = await store.claimDeliveries(now + 5000, 1, 60_000);
+        await store.recordAttempts([{ attempt: attempt(d!.id, now), update: { id: d!.id, status: 'pending', tries: 0, next_at: now + 30_000, last_error: 'x' } }]);
+        expect(await store.setWebhookHealth('h1', { ...HEALTHY }, now, 'failing')).toBe(true);
+        expect((await store.claimDeliveries(now, 10, 60_000)).map((x) => x.event_id).sort()).toEqual(['e0', 'e1', 'e2']);
+
+        await store.setWebhookHealth('h1', failing(now), now);
+        await store.disableWebhook('h1', 'failing for 72 h', now, true);
+        await store.reenableWebhooks('a1', now + 1);
+        expect((await store.webhookById('h1'))!.health.state).toBe('healthy');
+        await store.setWebhookHealth('h1', failing(now), now);
+        const h = (await store.webhookById('h1'))!;
+        await store.updateWebhook({ ...h, name: 'renamed', updated: now + 2 });
+        expect((await store.webhookById('h1'))!.health.state).toBe('failing');
+        await store.updateWebhook({ ...h, uri: 'http://127.0.0.1:9/fixed', updated: now + 3 });
+        expect((await store.webhookById('h1'))!.health).toMatchObject({ state: 'healthy', failing_since: null, last_error: 'HTTP 503' });
+      });
+
+      it('counts pending deliveries per webhook', async () => {
+        await store.createWebhook(webhook('h2', 'a1'));
+        await threeLegs();
+        await store.insertEvents([{ event: event('e9', 'legZ'), webhookIds: ['h2'] }]);
+        expect(Object.fromEntries(await store.pendingByWebhook(['h1', 'h2', 'nope']))).toEqual({ h1: 3, h2: 1, nope: 0 });
+      });
+
+      it('rotates the secret, keeping the old one beside it until the grace period ends', async () => {
+        expect(await store.rotateSecret('a2', 'h1', 'whsec_new', 5000, 10)).toBe(false);
+        expect(await store.rotateSecret('a1', 'h1', 'whsec_new', 5000, 10)).toBe(true);
+        expect(await store.webhookById('h1')).toMatchObject({ secret: 'whsec_new', previous_secret: 'whsec_abc', previous_secret_until: 5000 });
+      });
     });
 
     it('lists deliveries by status, retries one, recovers failed ones since a time', async () => {

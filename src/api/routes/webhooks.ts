@@ -1,7 +1,7 @@
 /** Webhooks (WIRECLOUD paths), their attempts, and the list of available hook types. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
-import { HOOK_TYPES, newId, newSecret, publicWebhook, validateWebhook, type Webhook, type WebhookInput } from '../../hooks/model.js';
+import { HOOK_TYPES, newSecret, newWebhook, publicWebhook, validateWebhook, type Webhook, type WebhookInput } from '../../hooks/model.js';
 import { fromGregorianSeconds, GREGORIAN_OFFSET, toGregorianSeconds } from '../../events/gregorian.js';
 import type { Attempt } from '../../store/store.js';
 import { dataOf, ok, type Ctx } from '../app.js';
@@ -59,6 +59,19 @@ export async function webhookRoutes(app: FastifyInstance, ctx: Ctx): Promise<voi
     return hook;
   };
   const changed = () => ctx.deps.onWebhooksChanged?.();
+  /** webhooks as the API shows them, each with its pending deliveries */
+  const shown = async (hooks: Webhook[]) => {
+    const pending = await store.pendingByWebhook(hooks.map((h) => h.id));
+    return hooks.map((h) => publicWebhook(h, pending.get(h.id) ?? 0));
+  };
+  const shownOne = async (hook: Webhook) => (await shown([hook]))[0];
+  const secretOf = (h: Webhook) => ({
+    id: h.id,
+    secret: h.secret,
+    ...(h.previous_secret && (h.previous_secret_until ?? 0) > Date.now()
+      ? { previous_secret_expires: toGregorianSeconds(h.previous_secret_until!) }
+      : {}),
+  });
 
   app.get('/webhooks', async (req, reply) => {
     await ctx.auth.principal(req);
@@ -70,7 +83,7 @@ export async function webhookRoutes(app: FastifyInstance, ctx: Ctx): Promise<voi
     await ctx.auth.account(req, req.params.account_id);
     const limit = intParam(req.query, 'page_size', 1, 1000, 50)!;
     const page = await store.listWebhooks(req.params.account_id, { limit, start_key: req.query.start_key });
-    return ok(reply, page.items.map(publicWebhook), {
+    return ok(reply, await shown(page.items), {
       page_size: page.items.length,
       ...(req.query.start_key ? { start_key: req.query.start_key } : {}),
       ...(page.next_start_key ? { next_start_key: page.next_start_key } : {}),
@@ -80,18 +93,10 @@ export async function webhookRoutes(app: FastifyInstance, ctx: Ctx): Promise<voi
   app.put<{ Params: Params }>(base, async (req, reply) => {
     await ctx.auth.account(req, req.params.account_id);
     const input = validateWebhook(dataOf(req.body), 'create') as WebhookInput;
-    const now = Date.now();
-    const hook: Webhook = {
-      ...input,
-      id: newId(),
-      account_id: req.params.account_id,
-      secret: newSecret(),
-      disabled_reason: null,
-      created: now,
-      updated: now,
-    };
+    const hook = newWebhook(req.params.account_id, input, Date.now());
     await store.createWebhook(hook);
-    return ok(reply, publicWebhook(hook), {}, 201);
+    // the signing secret is shown here, on rotate and by GET …/secret
+    return ok(reply, { ...publicWebhook(hook, 0), secret: hook.secret }, {}, 201);
   });
 
   // bulk: {"data": {"re-enable": true}} re-enables every auto-disabled webhook of the account
@@ -110,7 +115,21 @@ export async function webhookRoutes(app: FastifyInstance, ctx: Ctx): Promise<voi
 
   app.get<{ Params: Params }>(`${base}/:webhook_id`, async (req, reply) => {
     await ctx.auth.account(req, req.params.account_id);
-    return ok(reply, publicWebhook(await find(req.params)));
+    return ok(reply, await shownOne(await find(req.params)));
+  });
+
+  app.get<{ Params: Params }>(`${base}/:webhook_id/secret`, async (req, reply) => {
+    await ctx.auth.account(req, req.params.account_id);
+    return ok(reply, secretOf(await find(req.params)));
+  });
+
+  // a new secret; the old one goes on signing beside it for the grace period (two signatures)
+  app.post<{ Params: Params }>(`${base}/:webhook_id/secret/rotate`, async (req, reply) => {
+    await ctx.auth.account(req, req.params.account_id);
+    const hook = await find(req.params);
+    const now = Date.now();
+    await store.rotateSecret(hook.account_id, hook.id, newSecret(), now + (ctx.deps.secretGraceMs ?? 86_400_000), now);
+    return ok(reply, secretOf(await find(req.params)));
   });
 
   /** POST replaces the client's fields (defaults for the missing ones), PATCH merges them */
@@ -123,7 +142,7 @@ export async function webhookRoutes(app: FastifyInstance, ctx: Ctx): Promise<voi
     if (hook.enabled || changes.enabled === false) hook.disabled_reason = null;
     await store.updateWebhook(hook);
     if (hook.enabled && !existing.enabled) changed();
-    return ok(reply, publicWebhook(hook));
+    return ok(reply, await shownOne((await store.getWebhook(hook.account_id, hook.id)) ?? hook));
   };
   app.post<{ Params: Params }>(`${base}/:webhook_id`, (req, reply) => edit(req, reply, 'replace'));
   // the WIRECLOUD page's edit example lacks the slash: …/webhooks{webhook_id}

@@ -105,4 +105,15 @@ export const POSTGRES_MIGRATIONS: string[] = [
     value TEXT NOT NULL
   );
   `,
+  /* 2: webhook health (src/hooks/health.ts), the failover URI, the previous signing secret */ `
+  ALTER TABLE webhooks ADD COLUMN failover_uri TEXT;
+  ALTER TABLE webhooks ADD COLUMN previous_secret TEXT;
+  ALTER TABLE webhooks ADD COLUMN previous_secret_until BIGINT;
+  ALTER TABLE webhooks ADD COLUMN health TEXT NOT NULL DEFAULT 'healthy';
+  ALTER TABLE webhooks ADD COLUMN failing_since BIGINT;
+  ALTER TABLE webhooks ADD COLUMN last_error TEXT;
+  ALTER TABLE webhooks ADD COLUMN next_probe BIGINT;
+  ALTER TABLE webhooks ADD COLUMN probe_delay BIGINT NOT NULL DEFAULT 0;
+  ALTER TABLE webhooks ADD COLUMN failover_down BOOLEAN NOT NULL DEFAULT FALSE;
+  `,
 ];

@@ -11,11 +11,12 @@ import type { Webhook } from '../../hooks/model.js';
 import type { LegChanges } from '../../calls/tracker.js';
 import type {
   Account, Attempt, AttemptInput, AttemptQuery, Delivery, DeliveryQuery, DeliveryUpdate, DueDelivery, Page, PageResult,
-  PruneResult, Store, StoredEvent, StoredLeg, Token,
+  PruneResult, Slots, Store, StoredEvent, StoredLeg, Token,
 } from '../store.js';
-import { WEBHOOK_COLUMNS, accountParams, pageOf, toAccount, toWebhook, webhookParams, type Row } from '../rows.js';
+import { EDITABLE_COLUMNS, HEALTH_COLUMNS, HEALTH_RESET, WEBHOOK_COLUMNS, accountParams, healthParams, pageOf, toAccount, toWebhook, webhookParams, type Row } from '../rows.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
-import { webhooksInTurn } from '../turns.js';
+import { CLAIMABLE_COLUMNS, claimsInTurn, toClaimable } from '../turns.js';
+import type { HealthState, WebhookHealth } from '../../hooks/health.js';
 
 /** BIGINT (times, ids, counts) read as numbers: every value callhook keeps fits in 2^53 */
 const types = {
@@ -34,7 +35,7 @@ const webhookArgs = (h: Webhook): unknown[] => {
 };
 
 /** what an edit writes ($3 on; $1 and $2 are the id and account) */
-const EDITABLE = COLUMNS.filter((c) => c !== 'id' && c !== 'account_id' && c !== 'created');
+const EDITABLE = EDITABLE_COLUMNS;
 
 const SEND_NOW_IF_DISABLED =
   "UPDATE deliveries SET next_at = $1 WHERE status = 'pending' AND next_at > $1 AND webhook_id IN (SELECT id FROM webhooks WHERE NOT enabled AND (id = $2 OR account_id = $3))";
@@ -196,6 +197,11 @@ export class PostgresStore implements Store {
     const at = (c: string) => `$${EDITABLE.indexOf(c) + 3}`;
     await this.tx(async (c) => {
       if (h.enabled) await c.query(SEND_NOW_IF_DISABLED, [h.updated, h.id, null]);
+      // re-enabled, or given another uri: it starts healthy
+      await c.query(
+        `UPDATE webhooks SET ${HEALTH_RESET} WHERE id = $1 AND health <> 'healthy' AND ((NOT enabled AND $2::boolean) OR uri <> $3)`,
+        [h.id, h.enabled, h.uri],
+      );
       // enabled, or disabled by its owner (no reason): it stops collecting for later
       await c.query(
         `UPDATE webhooks SET ${EDITABLE.map((c) => `${c} = ${at(c)}`).join(', ')},
@@ -223,9 +229,45 @@ export class PostgresStore implements Store {
   async reenableWebhooks(accountId: string, at: number): Promise<number> {
     return this.tx(async (c) => {
       await c.query(SEND_NOW_IF_DISABLED, [at, null, accountId]);
+      await c.query(`UPDATE webhooks SET ${HEALTH_RESET} WHERE account_id = $1 AND NOT enabled AND health <> 'healthy'`, [accountId]);
       const r = await c.query('UPDATE webhooks SET enabled = TRUE, paused = FALSE, disabled_reason = NULL, updated = $1 WHERE account_id = $2 AND NOT enabled', [at, accountId]);
       return r.rowCount ?? 0;
     });
+  }
+
+  async setWebhookHealth(id: string, health: WebhookHealth, now: number, from?: HealthState): Promise<boolean> {
+    const p = healthParams(health);
+    return this.tx(async (c) => {
+      const r = await c.query(
+        `UPDATE webhooks SET ${HEALTH_COLUMNS.map((col, i) => `${col} = $${i + 3}`).join(', ')} WHERE id = $1 AND ($2::text IS NULL OR health = $2)`,
+        [id, from ?? null, ...HEALTH_COLUMNS.map((col) => p[col])],
+      );
+      const saved = (r.rowCount ?? 0) > 0;
+      if (saved && from === 'failing' && health.state === 'healthy') {
+        await c.query("UPDATE deliveries SET next_at = $2 WHERE webhook_id = $1 AND status = 'pending' AND next_at > $2", [id, now]);
+      }
+      return saved;
+    });
+  }
+  async rotateSecret(accountId: string, id: string, secret: string, previousUntil: number, now: number): Promise<boolean> {
+    return (
+      (await this.changes(
+        'UPDATE webhooks SET previous_secret = secret, secret = $3, previous_secret_until = $4, updated = $5 WHERE account_id = $1 AND id = $2',
+        [accountId, id, secret, previousUntil, now],
+      )) > 0
+    );
+  }
+  async pendingByWebhook(ids: string[]): Promise<Map<string, number>> {
+    const rows = await this.rows<{ webhook_id: string; n: number }>(
+      "SELECT webhook_id, COUNT(*) AS n FROM deliveries WHERE webhook_id = ANY($1) AND status = 'pending' GROUP BY webhook_id",
+      [ids],
+    );
+    const out = new Map(ids.map((id) => [id, 0]));
+    for (const r of rows) out.set(r.webhook_id, r.n);
+    return out;
+  }
+  async countFailing(): Promise<number> {
+    return (await this.rows<{ n: number }>("SELECT COUNT(*) AS n FROM webhooks WHERE enabled AND health = 'failing'"))[0]!.n;
   }
 
   /** the events in one statement, then the deliveries of the new ones in another, and the legs */
@@ -276,12 +318,25 @@ export class PostgresStore implements Store {
       return fresh;
     });
   }
-  async claimDeliveries(now: number, limit: number, leaseMs: number, slots?: (webhookId: string) => number): Promise<DueDelivery[]> {
+  async claimDeliveries(now: number, limit: number, leaseMs: number, slots?: Slots): Promise<DueDelivery[]> {
     return this.tx(async (c) => {
-      const hooks = (await c.query<{ id: string }>('SELECT id FROM webhooks WHERE enabled ORDER BY id')).rows.map((r) => r.id);
+      const hooks = (await c.query(`SELECT ${CLAIMABLE_COLUMNS} FROM webhooks WHERE enabled ORDER BY id`)).rows.map(toClaimable);
       const out: DueDelivery[] = [];
-      for (const [hook, n] of webhooksInTurn(hooks, this.claimRound++, () => limit - out.length, slots)) {
-        out.push(...(await c.query<DueDelivery>(CLAIM, [hook, now, n, now + leaseMs])).rows);
+      const take = async (hook: string, n: number, target: DueDelivery['target']) => {
+        const rows = (await c.query<Omit<DueDelivery, 'target'>>(CLAIM, [hook, now, n, now + leaseMs])).rows;
+        for (const d of rows) out.push({ ...d, target });
+        return rows.length;
+      };
+      for (const h of claimsInTurn(hooks, this.claimRound++, now, () => limit - out.length, slots)) {
+        // the probe's turn is taken first (the row lock makes a claim of another process wait
+        // and then find it taken), so no other claim probes the webhook while this probe is out
+        if (h.probe) {
+          const turn = await c.query('UPDATE webhooks SET next_probe = $2 WHERE id = $1 AND (next_probe IS NULL OR next_probe <= $3)', [h.hook.id, now + leaseMs, now]);
+          if (turn.rowCount === 1 && (await take(h.hook.id, 1, 'probe')) === 0) {
+            await c.query('UPDATE webhooks SET next_probe = $2 WHERE id = $1', [h.hook.id, now]);
+          }
+        }
+        if (h.rest > 0) await take(h.hook.id, h.rest, h.target);
       }
       return out;
     });

@@ -159,4 +159,18 @@ export const SQLITE_MIGRATIONS: string[] = [
   CREATE INDEX attempts_webhook ON attempts(webhook_id, id);
   CREATE INDEX attempts_failures ON attempts(webhook_id, created) WHERE result = 'failure';
   `,
+  /*
+   * 7: webhook health (the circuit breaker of src/hooks/health.ts), the failover URI, the
+   * previous signing secret during its grace period
+   */ `
+  ALTER TABLE webhooks ADD COLUMN failover_uri TEXT;
+  ALTER TABLE webhooks ADD COLUMN previous_secret TEXT;
+  ALTER TABLE webhooks ADD COLUMN previous_secret_until INTEGER;
+  ALTER TABLE webhooks ADD COLUMN health TEXT NOT NULL DEFAULT 'healthy';
+  ALTER TABLE webhooks ADD COLUMN failing_since INTEGER;
+  ALTER TABLE webhooks ADD COLUMN last_error TEXT;
+  ALTER TABLE webhooks ADD COLUMN next_probe INTEGER;
+  ALTER TABLE webhooks ADD COLUMN probe_delay INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE webhooks ADD COLUMN failover_down INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

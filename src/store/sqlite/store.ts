@@ -10,11 +10,12 @@ import type { Webhook } from '../../hooks/model.js';
 import type { LegChanges } from '../../calls/tracker.js';
 import type {
   Account, Attempt, AttemptInput, AttemptQuery, Delivery, DeliveryQuery, DeliveryStatus, DeliveryUpdate, DueDelivery, Page, PageResult,
-  PruneResult, Store, StoredEvent, StoredLeg, Token,
+  PruneResult, Slots, Store, StoredEvent, StoredLeg, Token,
 } from '../store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
-import { webhooksInTurn } from '../turns.js';
-import { WEBHOOK_COLUMNS, accountParams, pageOf, toAccount, toWebhook, webhookParams, type Row } from '../rows.js';
+import { CLAIMABLE_COLUMNS, claimsInTurn, toClaimable } from '../turns.js';
+import { EDITABLE_COLUMNS, HEALTH_COLUMNS, HEALTH_RESET, WEBHOOK_COLUMNS, accountParams, healthParams, pageOf, toAccount, toWebhook, webhookParams, type Row } from '../rows.js';
+import type { HealthState, WebhookHealth } from '../../hooks/health.js';
 
 /** the writer checkpoints itself only when the log grows past this many pages (the checkpointer stopped or fell behind) */
 const BACKSTOP_PAGES = 10_000;
@@ -112,15 +113,31 @@ export class SqliteStore implements Store {
       touchToken: p('UPDATE tokens SET last_used = ? WHERE id = ?'),
       listTokens: p('SELECT id, account_id, created, last_used FROM tokens WHERE account_id = ? ORDER BY created, id'),
       deleteToken: p('DELETE FROM tokens WHERE account_id = ? AND id = ?'),
-      insertWebhook: p(
-        `INSERT INTO webhooks (${WEBHOOK_COLUMNS}) VALUES (@id, @account_id, @name, @uri, @hook, @http_verb, @format, @retries, @enabled, @custom_data, @headers, @event_filter, @include_internal_legs, @include_subaccounts, @secret, @disabled_reason, @created, @updated)`,
-      ),
+      insertWebhook: p(`INSERT INTO webhooks (${WEBHOOK_COLUMNS}) VALUES (${WEBHOOK_COLUMNS.split(', ').map((c) => `@${c}`).join(', ')})`),
       getWebhook: p(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = ? AND id = ?`),
       webhookById: p(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?`),
       listWebhooks: p(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = ? AND id >= ? ORDER BY id LIMIT ?`),
       updateWebhook: p(
-        'UPDATE webhooks SET name = @name, uri = @uri, hook = @hook, http_verb = @http_verb, format = @format, retries = @retries, enabled = @enabled, custom_data = @custom_data, headers = @headers, event_filter = @event_filter, include_internal_legs = @include_internal_legs, include_subaccounts = @include_subaccounts, secret = @secret, disabled_reason = @disabled_reason, paused = CASE WHEN @enabled = 1 OR @disabled_reason IS NULL THEN 0 ELSE paused END, updated = @updated WHERE account_id = @account_id AND id = @id',
+        `UPDATE webhooks SET ${EDITABLE_COLUMNS.map((c) => `${c} = @${c}`).join(', ')},
+           paused = CASE WHEN @enabled = 1 OR @disabled_reason IS NULL THEN 0 ELSE paused END
+         WHERE account_id = @account_id AND id = @id`,
       ),
+      // a webhook re-enabled, or given another uri, starts healthy (run before the edit is saved)
+      resetHealth: p(
+        `UPDATE webhooks SET ${HEALTH_RESET} WHERE id = @id AND health != 'healthy' AND ((enabled = 0 AND @enabled = 1) OR uri != @uri)`,
+      ),
+      resetHealthOfDisabled: p(`UPDATE webhooks SET ${HEALTH_RESET} WHERE account_id = ? AND enabled = 0 AND health != 'healthy'`),
+      setHealth: p(
+        `UPDATE webhooks SET ${HEALTH_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id AND (@from IS NULL OR health = @from)`,
+      ),
+      // a recovered webhook's backlog goes out now (through the pending deliveries of that webhook)
+      sendNow: p("UPDATE deliveries INDEXED BY deliveries_pending_leg SET next_at = @now WHERE webhook_id = @id AND status = 'pending' AND next_at > @now"),
+      probeGuard: p('UPDATE webhooks SET next_probe = ? WHERE id = ?'),
+      rotateSecret: p(
+        'UPDATE webhooks SET previous_secret = secret, secret = @secret, previous_secret_until = @until, updated = @now WHERE account_id = @account_id AND id = @id',
+      ),
+      pendingOf: p("SELECT COUNT(*) AS n FROM deliveries INDEXED BY deliveries_pending_leg WHERE webhook_id = ? AND status = 'pending'").pluck(),
+      countFailing: p("SELECT COUNT(*) FROM webhooks WHERE enabled = 1 AND health = 'failing'").pluck(),
       deleteWebhook: p('DELETE FROM webhooks WHERE account_id = ? AND id = ?'),
       disableWebhook: p('UPDATE webhooks SET enabled = 0, paused = ?, disabled_reason = ?, updated = ? WHERE id = ? AND enabled = 1 AND updated <= ?'),
       reenable: p('UPDATE webhooks SET enabled = 1, paused = 0, disabled_reason = NULL, updated = ? WHERE account_id = ? AND enabled = 0'),
@@ -135,7 +152,7 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?,
            NOT EXISTS (SELECT 1 FROM deliveries WHERE webhook_id = ? AND leg = ? AND status = 'pending'))`,
       ),
-      enabledHooks: p('SELECT id FROM webhooks WHERE enabled = 1'),
+      enabledHooks: p(`SELECT ${CLAIMABLE_COLUMNS} FROM webhooks WHERE enabled = 1`),
       webhookExists: p('SELECT 1 FROM webhooks WHERE id = ?').pluck(),
       // a re-enabled webhook's waiting deliveries go out now, not after their last backoff (run
       // before the webhook is enabled: for one webhook, or every disabled one of an account)
@@ -257,8 +274,25 @@ export class SqliteStore implements Store {
   async updateWebhook(h: Webhook): Promise<void> {
     this.db.transaction(() => {
       if (h.enabled) this.stmt.sendNowIfDisabled!.run({ now: h.updated, id: h.id, account_id: null });
+      this.stmt.resetHealth!.run({ id: h.id, enabled: h.enabled ? 1 : 0, uri: h.uri });
       this.stmt.updateWebhook!.run(webhookParams(h));
     })();
+  }
+  async setWebhookHealth(id: string, health: WebhookHealth, now: number, from?: HealthState): Promise<boolean> {
+    return this.db.transaction(() => {
+      const saved = this.stmt.setHealth!.run({ ...healthParams(health), id, from: from ?? null }).changes > 0;
+      if (saved && from === 'failing' && health.state === 'healthy') this.stmt.sendNow!.run({ id, now });
+      return saved;
+    })();
+  }
+  async rotateSecret(accountId: string, id: string, secret: string, previousUntil: number, now: number): Promise<boolean> {
+    return this.stmt.rotateSecret!.run({ account_id: accountId, id, secret, until: previousUntil, now }).changes > 0;
+  }
+  async pendingByWebhook(ids: string[]): Promise<Map<string, number>> {
+    return new Map(ids.map((id) => [id, this.stmt.pendingOf!.get(id) as number]));
+  }
+  async countFailing(): Promise<number> {
+    return this.stmt.countFailing!.get() as number;
   }
   async deleteWebhook(accountId: string, id: string): Promise<boolean> {
     return this.stmt.deleteWebhook!.run(accountId, id).changes > 0;
@@ -277,6 +311,7 @@ export class SqliteStore implements Store {
   async reenableWebhooks(accountId: string, at: number): Promise<number> {
     return this.db.transaction(() => {
       this.stmt.sendNowIfDisabled!.run({ now: at, id: null, account_id: accountId });
+      this.stmt.resetHealthOfDisabled!.run(accountId);
       return this.stmt.reenable!.run(at, accountId).changes;
     })();
   }
@@ -303,26 +338,34 @@ export class SqliteStore implements Store {
       return fresh;
     })();
   }
-  async claimDeliveries(now: number, limit: number, leaseMs: number, slots?: (webhookId: string) => number): Promise<DueDelivery[]> {
+  async claimDeliveries(now: number, limit: number, leaseMs: number, slots?: Slots): Promise<DueDelivery[]> {
     const leased = new Set<number>();
     for (const [id, lease] of this.leases) {
       if (lease.until <= now) this.leases.delete(id);
       else leased.add(lease.seq);
     }
     return this.db.transaction(() => {
-      const hooks = (this.stmt.enabledHooks!.all() as { id: string }[]).map((r) => r.id);
+      const hooks = (this.stmt.enabledHooks!.all() as Row[]).map(toClaimable);
       const out: DueDelivery[] = [];
-      for (const [hook, room] of webhooksInTurn(hooks, this.claimRound++, () => limit - out.length, slots)) {
-        // the leased ones are skipped here: reading that many more than there is room for is enough
+      // up to `n` due deliveries of a webhook, oldest first; the leased ones are skipped
+      // (reading that many more than there is room for is enough)
+      const take = (hook: string, n: number, target: DueDelivery['target']) => {
         let taken = 0;
-        for (const seq of this.stmt.dueSeqs!.all({ hook, now, limit: room + leased.size }) as number[]) {
+        for (const seq of this.stmt.dueSeqs!.all({ hook, now, limit: n + leased.size }) as number[]) {
           if (leased.has(seq)) continue;
-          const d = this.stmt.dueRow!.get(seq) as DueDelivery | undefined;
+          const d = this.stmt.dueRow!.get(seq) as Omit<DueDelivery, 'target'> | undefined;
           if (!d) continue;
           this.leases.set(d.id, { seq, until: now + leaseMs });
-          out.push(d);
-          if (++taken === room) break;
+          leased.add(seq);
+          out.push({ ...d, target });
+          if (++taken === n) break;
         }
+        return taken;
+      };
+      for (const c of claimsInTurn(hooks, this.claimRound++, now, () => limit - out.length, slots)) {
+        // no other claim probes it while this probe is out
+        if (c.probe && take(c.hook.id, 1, 'probe') === 1) this.stmt.probeGuard!.run(now + leaseMs, c.hook.id);
+        if (c.rest > 0) take(c.hook.id, c.rest, c.target);
       }
       return out;
     })();
