@@ -221,3 +221,54 @@ describe('receiver outage', () => {
     for (const seq of firsts.values()) expect(seq).toEqual(order);
   }, 60_000);
 });
+
+describe('a receiver that goes away and comes back, with the defaults', () => {
+  it('503 for 60 s while calls go on: every call event arrives within 60 s of its return, per leg in order, nobody calls the API', async () => {
+    const frames = manyCalls(40);
+    const expected = expectedEvents(frames, ACCOUNTS);
+    const perCall = frames.length / 40;
+    const ari = await FakeAri.start();
+    const receiver = await Receiver.start();
+    cleanup.push(() => ari.close(), () => receiver.close());
+    // only what a test needs to run at all: the receiver is on loopback, an admin token, quiet logs
+    const callhook = await callhookProcess(ari);
+    await callhook.start();
+    const token = (await callhook.api('POST', '/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'] } })).data.auth_token!;
+    const hook = (await callhook.api('PUT', '/accounts/acme/webhooks', token, { data: { uri: receiver.url('/crm'), hook: 'all', format: 'json' } })).data;
+    await ari.waitForClient();
+
+    const downUntil = Date.now() + 60_000;
+    receiver.respond = () => (Date.now() < downUntil ? { status: 503 } : { status: 200 });
+    // a call every 1.4 s for the whole outage
+    for (let c = 0; c < 40; c++) {
+      for (const f of frames.slice(c * perCall, (c + 1) * perCall)) ari.send(f);
+      await sleep(1400);
+    }
+    const during = (await callhook.api('GET', `/accounts/acme/webhooks/${hook.id}`, token)).data as unknown as Record<string, unknown>;
+    expect(during).toMatchObject({ enabled: true, health: 'failing' });
+    expect(during.pending).toBeGreaterThan(0);
+    await sleep(Math.max(0, downUntil - Date.now()));
+
+    const ok = () => receiver.requests.filter((r) => r.at >= downUntil);
+    while (new Set(ok().map((r) => JSON.parse(r.body).event_id)).size < expected.size) {
+      if (Date.now() > downUntil + 60_000) throw new Error(`${new Set(ok().map((r) => JSON.parse(r.body).event_id)).size} of ${expected.size} arrived within 60 s`);
+      await sleep(100);
+    }
+    // while it was failing only probes went out: a handful of requests, not hundreds
+    const tries = receiver.requests.filter((r) => r.at < downUntil).length;
+    expect(tries).toBeLessThan(40);
+    const order = ['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy'];
+    const firsts = new Map<string, string[]>();
+    const seen = new Set<string>();
+    for (const r of ok()) {
+      const p = JSON.parse(r.body) as { event_id: string; channel_id: string; hook_event: string };
+      if (seen.has(p.event_id)) continue;
+      seen.add(p.event_id);
+      firsts.set(p.channel_id, [...(firsts.get(p.channel_id) ?? []), p.hook_event]);
+    }
+    expect(firsts.size).toBe(80);
+    for (const seq of firsts.values()) expect(seq).toEqual(order);
+    const after = (await callhook.api('GET', `/accounts/acme/webhooks/${hook.id}`, token)).data as unknown as Record<string, unknown>;
+    expect(after).toMatchObject({ enabled: true, health: 'healthy', failing_since: null, pending: 0, last_error: 'HTTP 503' });
+  }, 200_000);
+});

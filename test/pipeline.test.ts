@@ -7,6 +7,7 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { FakeAri, loadFixture } from './helpers/fake-ari.js';
 import { Receiver, type Received } from './helpers/receiver.js';
 import { ADMIN, runDaemon, type Running } from './helpers/daemon.js';
+import { manyCalls } from './helpers/calls.js';
 import { VERSION } from '../src/main.js';
 
 let ari: FakeAri;
@@ -159,6 +160,9 @@ describe('payload fields', () => {
 });
 
 describe('retries and attempts', () => {
+  const until = async (cond: () => boolean, ms = 5000) => {
+    for (const end = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 20))) if (Date.now() > end) throw new Error('not in time');
+  };
   const attempts = async (hookId: string) =>
     (await run.api('GET', `/api/v1/accounts/acme/webhooks/${hookId}/attempts`, token)).json.data as Record<string, unknown>[];
 
@@ -201,14 +205,24 @@ describe('retries and attempts', () => {
     expect((await attempts(h.id))[0]).toMatchObject({ response_code: '404', result: 'failure', reason: 'HTTP 404; not retried' });
   });
 
-  it('retries until exhausted, then the delivery is failed', async () => {
-    receiver.respond = () => ({ status: 500 });
-    const h = await hook({ uri: receiver.url('/crm'), hook: 'channel_create', retries: 2 });
+  it('retries one payload the receiver refuses while others succeed, then fails it (Kazoo\'s retries)', async () => {
+    const bad = (r: Received) => r.method === 'GET' && r.query.get('call_id') === '1-11627@127.0.0.1';
+    receiver.respond = (r) => ({ status: bad(r) ? 500 : 200 });
+    const h = await hook({ uri: receiver.url('/crm'), hook: 'channel_create', http_verb: 'get', retries: 2 });
     ari.send(...loadFixture('ivr_answered.jsonl'));
-    await receiver.waitFor(3);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(receiver.requests).toHaveLength(3);
-    expect((await attempts(h.id)).map((a) => a.retries_left)).toEqual([0, 1, 2]);
+    // other calls keep succeeding between its tries: the receiver is up, the payload is at fault
+    const others = manyCalls(25);
+    for (let i = 0; i < 25; i++) {
+      ari.send(...others.slice((i * others.length) / 25, ((i + 1) * others.length) / 25));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await until(() => receiver.requests.filter(bad).length === 3);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(receiver.requests.filter(bad)).toHaveLength(3);
+    const mine = (await run.api('GET', `/api/v1/accounts/acme/webhooks/${h.id}/attempts?page_size=1000`, token)).json.data.filter((a: Record<string, unknown>) => a.call_id === '1-11627@127.0.0.1') as Record<string, unknown>[];
+    expect(mine.map((a) => a.retries_left)).toEqual([0, 1, 2]);
+    expect(mine[0]!.reason).toBe('HTTP 500; retries exhausted');
+    expect((await run.api('GET', `/api/v1/accounts/acme/webhooks/${h.id}`, token)).json.data.health).toBe('healthy');
   });
 
   it('a connection refused is retried and recorded with its reason', async () => {

@@ -305,12 +305,14 @@ export class Dispatcher {
     const health = this.healthOf(hook, claimedAt);
     const decision = decide(
       sent.res,
-      { now, target: d.target, tries: d.tries, retries: hook.retries, health, streak: this.streaks.get(hook.id) ?? 0 },
+      { now, target: d.target, tries: d.tries, retries: hook.retries, health, streak: this.streaks.get(hook.id) ?? 0, failover: hook.failover_uri !== null },
       this.o.rules,
       this.o.random,
     );
     if (decision.streak === 0) this.streaks.delete(hook.id);
     else this.streaks.set(hook.id, decision.streak);
+    // the tries settled next see this health at once, before it is saved
+    if (decision.health) this.healthSeen.set(hook.id, { health: decision.health, at: now });
     await this.record(attemptOf(d, hook, sent, decision.attempt, now), { id: d.id, ...decision.delivery });
     if (decision.health) await this.saveHealth(hook, health, decision, now);
     if (decision.disable) {
@@ -341,7 +343,6 @@ export class Dispatcher {
     const t = decision.transition === 'disabled' ? undefined : decision.transition;
     const saved = await this.o.store.setWebhookHealth(hook.id, health, now, t ? FROM[t] : before.state);
     if (!saved) return;
-    this.healthSeen.set(hook.id, { health, at: now });
     if (t === 'failing') {
       this.o.logger.warn({ webhook_id: hook.id, account_id: hook.account_id, reason: health.last_error, next_probe: health.next_probe }, 'webhook failing: only probes go to it');
       await this.tell({ kind: 'failing', hook, reason: health.last_error ?? 'failed', since: health.failing_since });

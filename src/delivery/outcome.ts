@@ -35,6 +35,8 @@ export interface TryContext {
   health: WebhookHealth;
   /** failed tries in a row of the webhook's primary URI, before this one */
   streak: number;
+  /** the webhook has a failover_uri */
+  failover: boolean;
 }
 
 export type Transition = 'failing' | 'recovered' | 'disabled';
@@ -71,7 +73,8 @@ export function describeResult(r: TryResult): string {
  *   receiver, not the payload, is at fault). Otherwise the delivery is retried (`retries`,
  *   exponential backoff, Retry-After honoured, never sooner than the base delay) or failed.
  * - While failing, no try uses up a retry: a failed probe moves the next probe further out (and
- *   disables the webhook after `disableAfterMs` of failing); a failed failover try pauses the
+ *   disables the webhook after `disableAfterMs` of failing), its delivery waiting for the next
+ *   probe or, with a failover, going there; a failed failover try pauses the
  *   failover until the next probe; a try that was in flight when the webhook started failing
  *   waits for the next probe.
  */
@@ -148,7 +151,10 @@ export function decide(r: TryResult, c: TryContext, rules: HealthRules, random: 
         disable: { reason, collect: true },
       });
     }
-    return hold(`${tag}; webhook failing since ${since}; next probe in ${nextProbe - c.now} ms (no retry used)`, nextProbe, health, { streak });
+    // with a failover the probed delivery goes there now rather than hold up its leg until the next probe
+    const nextAt = c.failover ? c.now : nextProbe;
+    const via = c.failover ? '; sent to the failover meanwhile' : '';
+    return hold(`${tag}; webhook failing since ${since}; next probe in ${nextProbe - c.now} ms${via} (no retry used)`, nextAt, health, { streak });
   }
 
   const receiverDown = streak >= rules.failingAfter || (tryNumber >= maxTries && tryNumber >= 2 && streak >= tryNumber);

@@ -19,7 +19,7 @@ const T0 = Date.UTC(2026, 11, 2, 12, 0, 0);
 const failingSince = (since: number, extra: Partial<WebhookHealth> = {}): WebhookHealth => ({
   state: 'failing', failing_since: since, last_error: 'HTTP 503', next_probe: since + 5000, probe_delay: 5000, failover_down: false, ...extra,
 });
-const ctx = (c: Partial<TryContext> = {}): TryContext => ({ now: T0, target: 'primary', tries: 0, retries: 2, health: { ...HEALTHY }, streak: 0, ...c });
+const ctx = (c: Partial<TryContext> = {}): TryContext => ({ now: T0, target: 'primary', tries: 0, retries: 2, health: { ...HEALTHY }, streak: 0, failover: false, ...c });
 
 describe('decide: a healthy webhook', () => {
   it.each([
@@ -112,8 +112,10 @@ describe('decide: a failing webhook', () => {
     expect(d.delivery).toMatchObject({ status: 'pending', tries: 0, next_at: T0 + 5000 });
     expect(d.health!.failover_down).toBe(true);
     expect(d.attempt.reason).toMatch(/^failover: ECONNREFUSED/);
-    // a failed probe gives the failover another chance
-    expect(decide(down, ctx({ target: 'probe', health: d.health! }), rules, half).health!.failover_down).toBe(false);
+    // a failed probe gives the failover another chance, and its delivery goes there now
+    const probe = decide(down, ctx({ target: 'probe', health: d.health!, failover: true }), rules, half);
+    expect(probe.health!.failover_down).toBe(false);
+    expect(probe.delivery).toMatchObject({ status: 'pending', tries: 0, next_at: T0 });
   });
 });
 
