@@ -102,13 +102,23 @@ describe('health and notifications', () => {
     expect(await read(h.id)).toMatchObject({ enabled: true, health: 'healthy' });
   }, 30_000);
 
-  it('/health counts failing webhooks', async () => {
+  it('a parent account hears of its sub-accounts\' webhooks with include_subaccounts; /health counts failing webhooks', async () => {
     await start();
+    const holding = (await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'holding', name: 'Holding' } })).json.data.auth_token;
+    expect((await run.api('POST', '/api/v1/accounts/acme', ADMIN, { data: { name: 'Acme', parent_id: 'holding' } })).status).toBe(200);
+    const all = await receiver();
+    const own = await receiver();
+    for (const [r, include] of [[all, true], [own, false]] as const) {
+      await run.api('PUT', '/api/v1/accounts/holding/webhooks', holding, { data: { uri: r.url('/ops'), hook: 'notifications', format: 'json', include_subaccounts: include } });
+    }
     const crm = await receiver();
     crm.respond = () => ({ status: 500 });
-    await hook({ uri: crm.url('/crm') });
+    const h = await hook({ uri: crm.url('/crm') });
     ari.send(...loadFixture('dial_answered.jsonl'));
-    await until(async () => (await (await fetch(`${run.daemon.url}/health`)).json()).webhooks_failing === 1, 'webhooks_failing 1');
+    await until(() => events(all).includes('webhook_failing'), 'the parent hears webhook_failing');
+    expect(body(all.requests[0]!)).toMatchObject({ webhook_id: h.id, account_id: 'acme' });
+    expect(own.requests).toHaveLength(0);
+    expect((await (await fetch(`${run.daemon.url}/health`)).json()).webhooks_failing).toBe(1);
   });
 });
 
