@@ -9,8 +9,17 @@ import { Value } from '@sinclair/typebox/value';
 import { AppError } from './errors.js';
 
 export interface Config {
-  ari: { url: string; username: string; password: string; app: string; pingIntervalMs: number };
-  api: { host: string; port: number; bodyLimit: number };
+  ari: { url: string; username: string; password: string; app: string; pingIntervalMs: number; maxFrameBytes: number };
+  api: {
+    host: string;
+    port: number;
+    bodyLimit: number;
+    maxConnections: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    authFailuresPerMinute: number;
+  };
   adminToken: string | undefined;
   dataDir: string;
   databaseUrl: string | undefined;
@@ -20,6 +29,8 @@ export interface Config {
   defaultRealm: string | undefined;
   accountVariable: string;
   allowTargets: string[];
+  /** refuse webhook targets in private ranges (10/8, 172.16/12, 192.168/16, fc00::/7, 100.64/10) too */
+  refusePrivateTargets: boolean;
   logLevel: string;
   delivery: {
     concurrency: number;
@@ -45,7 +56,7 @@ export interface Config {
 export const ROLES = ['ingest', 'deliver', 'api'] as const;
 export type Role = (typeof ROLES)[number];
 
-type Kind = 'string' | 'int' | 'list';
+type Kind = 'string' | 'int' | 'list' | 'bool';
 interface Setting {
   env: string;
   path: string;
@@ -67,9 +78,15 @@ export const SETTINGS: Setting[] = [
   { env: 'CALLHOOK_ARI_PASSWORD', path: 'ari.password', kind: 'string', schema: Type.String(), default: 'callhook', secret: true, doc: 'ari.conf password' },
   { env: 'CALLHOOK_ARI_APP', path: 'ari.app', kind: 'string', schema: Name, default: 'callhook', doc: 'ARI application name (unique per callhook process)' },
   { env: 'CALLHOOK_ARI_PING_MS', path: 'ari.pingIntervalMs', kind: 'int', schema: Int(1000, 600000), default: 15000, doc: 'websocket keep-alive ping interval' },
+  { env: 'CALLHOOK_ARI_MAX_FRAME_BYTES', path: 'ari.maxFrameBytes', kind: 'int', schema: Int(4096, 67108864), default: 1048576, doc: 'largest ARI websocket frame accepted (ARI events are a few KB); a larger one is logged and the connection is reopened' },
   { env: 'CALLHOOK_HOST', path: 'api.host', kind: 'string', schema: Name, default: '127.0.0.1', doc: 'REST API listen address' },
   { env: 'CALLHOOK_PORT', path: 'api.port', kind: 'int', schema: Int(0, 65535), default: 8080, doc: 'REST API listen port' },
   { env: 'CALLHOOK_BODY_LIMIT', path: 'api.bodyLimit', kind: 'int', schema: Int(1024, 10485760), default: 65536, doc: 'largest accepted API request body, bytes' },
+  { env: 'CALLHOOK_API_MAX_CONNECTIONS', path: 'api.maxConnections', kind: 'int', schema: Int(1, 1000000), default: 1024, doc: 'open API connections at most (keep it below the file descriptor limit); more are closed at once' },
+  { env: 'CALLHOOK_API_HEADERS_TIMEOUT_MS', path: 'api.headersTimeoutMs', kind: 'int', schema: Int(100, 600000), default: 10000, doc: 'an API client must send its request headers within this time' },
+  { env: 'CALLHOOK_API_REQUEST_TIMEOUT_MS', path: 'api.requestTimeoutMs', kind: 'int', schema: Int(100, 600000), default: 30000, doc: 'an API client must send its whole request (headers and body) within this time' },
+  { env: 'CALLHOOK_API_KEEPALIVE_MS', path: 'api.keepAliveTimeoutMs', kind: 'int', schema: Int(100, 600000), default: 5000, doc: 'an idle keep-alive API connection is closed after this long' },
+  { env: 'CALLHOOK_AUTH_FAILURES_PER_MINUTE', path: 'api.authFailuresPerMinute', kind: 'int', schema: Int(1, 100000), default: 20, doc: 'failed authentications one client address may make per minute; more are answered 429 with Retry-After' },
   { env: 'CALLHOOK_ADMIN_TOKEN', path: 'adminToken', kind: 'string', schema: Type.String({ minLength: 16 }), secret: true, doc: 'admin token; generated on first start into DATA_DIR/admin-token when unset' },
   { env: 'CALLHOOK_DATA_DIR', path: 'dataDir', kind: 'string', schema: Type.String({ minLength: 1 }), default: './data', doc: 'directory of the SQLite database and the generated admin token' },
   { env: 'DATABASE_URL', path: 'databaseUrl', kind: 'string', schema: Type.String({ pattern: '^postgres(ql)?://' }), secret: true, doc: 'postgres://… puts the store in PostgreSQL (several callhook processes may share it) instead of SQLite in CALLHOOK_DATA_DIR' },
@@ -78,6 +95,7 @@ export const SETTINGS: Setting[] = [
   { env: 'CALLHOOK_DEFAULT_REALM', path: 'defaultRealm', kind: 'string', schema: Name, doc: 'realm of from/to/request when the account has none (default: the ARI host)' },
   { env: 'CALLHOOK_ACCOUNT_VARIABLE', path: 'accountVariable', kind: 'string', schema: Name, default: 'CALLHOOK_ACCOUNT', doc: 'channel variable (listed in ari.conf channelvars) naming the account of a leg' },
   { env: 'CALLHOOK_ALLOW_TARGETS', path: 'allowTargets', kind: 'list', schema: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+(/\\d{1,3})?$' })), default: [], doc: 'comma-separated CIDRs that webhooks may target despite the private-address guard' },
+  { env: 'CALLHOOK_REFUSE_PRIVATE_TARGETS', path: 'refusePrivateTargets', kind: 'bool', schema: Type.Boolean(), default: 'false', doc: 'true: webhooks may not target private ranges either (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7) unless listed in CALLHOOK_ALLOW_TARGETS' },
   { env: 'LOG_LEVEL', path: 'logLevel', kind: 'string', schema: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))), default: 'info', doc: 'pino log level' },
   { env: 'CALLHOOK_CONCURRENCY', path: 'delivery.concurrency', kind: 'int', schema: Int(1, 10000), default: 64, doc: 'requests in flight at once, all hooks together' },
   { env: 'CALLHOOK_HOOK_CONCURRENCY', path: 'delivery.perHookConcurrency', kind: 'int', schema: Int(1, 1000), default: 8, doc: 'requests in flight at once to one webhook' },
@@ -103,6 +121,11 @@ export const SECRET_SETTINGS = SETTINGS.filter((s) => s.secret).map((s) => s.env
 type Source = Record<string, unknown>;
 
 function parse(setting: Setting, raw: unknown): unknown {
+  if (setting.kind === 'bool') {
+    if (typeof raw === 'boolean') return raw;
+    const s = String(raw).trim().toLowerCase();
+    return s === 'true' || s === '1' ? true : s === 'false' || s === '0' ? false : s;
+  }
   if (setting.kind === 'int') {
     if (typeof raw === 'number') return raw;
     const s = String(raw).trim();
