@@ -1,5 +1,5 @@
 /** startDaemon(config): wires ARI → tracker → ingest → store → dispatcher, and the REST API. */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -45,11 +45,28 @@ export function createLogger(level: string): Logger {
 /** how often a process on a shared (PostgreSQL) store reads the accounts again */
 const ACCOUNTS_RELOAD_MS = 2000;
 
+/** a file or directory that others may read is narrowed to `mode`, with a warning */
+function narrow(path: string, mode: number, logger: Logger): void {
+  const was = statSync(path).mode & 0o777;
+  if ((was & 0o077) === 0) return;
+  chmodSync(path, mode);
+  logger.warn({ path, was: was.toString(8), now: mode.toString(8) }, 'narrowed the permissions of a file that others could read');
+}
+
+/** the data directory: 0700 (it holds the database with the signing secrets, and the admin token) */
+function dataDir(dir: string, logger: Logger): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  narrow(dir, 0o700, logger);
+}
+
 /** the admin token: configured, or generated once into DATA_DIR/admin-token (mode 0600) */
 function adminToken(config: Config, logger: Logger): string {
   if (config.adminToken) return config.adminToken;
   const file = join(config.dataDir, 'admin-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  if (existsSync(file)) {
+    narrow(file, 0o600, logger);
+    return readFileSync(file, 'utf8').trim();
+  }
   const token = newToken();
   writeFileSync(file, token + '\n', { mode: 0o600 });
   logger.warn({ admin_token: token, file }, 'generated an admin token (shown once; also stored in this file)');
@@ -58,7 +75,7 @@ function adminToken(config: Config, logger: Logger): string {
 
 export async function startDaemon(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Daemon> {
   const has = (role: Role) => config.roles.includes(role);
-  mkdirSync(config.dataDir, { recursive: true });
+  dataDir(config.dataDir, logger);
   const store: Store = config.databaseUrl ? await PostgresStore.open(config.databaseUrl) : new SqliteStore(join(config.dataDir, 'callhook.db'));
   const accounts = new AccountDirectory(config.defaultAccount);
   const loadAccounts = async () => accounts.load(await store.listAccounts());
@@ -128,6 +145,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
     adminToken: adminToken(config, logger),
     logger,
     bodyLimit: config.api.bodyLimit,
+    limits: config.api,
     onWebhooksChanged: () => dispatcher.wake(),
     sendTest: (hook, payload) => dispatcher.sendTest(hook, payload),
     defaultRealm,
@@ -186,10 +204,15 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
       (closing ??= (async () => {
         clearInterval(pruneTimer);
         clearInterval(accountsTimer);
+        // one grace period for everything in flight, whatever clients and receivers do: API
+        // requests still open then (a client holding its body open) are cut off
+        const deadline = Date.now() + config.delivery.shutdownGraceMs;
+        const cutOff = setTimeout(() => app.server.closeAllConnections(), config.delivery.shutdownGraceMs);
         await ari.close();
         await app.close();
+        clearTimeout(cutOff);
         await ingest.close();
-        await dispatcher.close(config.delivery.shutdownGraceMs);
+        await dispatcher.close(Math.max(0, deadline - Date.now()));
         await sender.close().catch(() => undefined);
         await store.close();
         logger.info('callhook stopped');

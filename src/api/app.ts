@@ -12,6 +12,7 @@ import type { Webhook } from '../hooks/model.js';
 import type { Payload } from '../events/payload.js';
 import type { AccountDirectory } from '../calls/account.js';
 import { Auth, hashToken } from './auth.js';
+import { DEFAULT_LIMITS, limitedServer, type ConnectionLimits } from './connections.js';
 import { accountRoutes } from './routes/accounts.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { deliveryRoutes } from './routes/deliveries.js';
@@ -22,6 +23,8 @@ export interface ApiDeps {
   adminToken: string;
   logger: Logger;
   bodyLimit?: number;
+  /** connection cap and timeouts of the API server (connections.ts) */
+  limits?: ConnectionLimits;
   /** called when webhooks were (re-)enabled, so pending deliveries go out */
   onWebhooksChanged?: () => void;
   /** sends a sample event to a webhook now (POST …/test) */
@@ -71,6 +74,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimit ?? 65536,
+    serverFactory: (handler) => limitedServer(handler, deps.limits ?? DEFAULT_LIMITS),
     genReqId: () => randomBytes(16).toString('hex'),
     ajv: { customOptions: { coerceTypes: false } },
   });

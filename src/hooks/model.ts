@@ -70,6 +70,15 @@ export type WebhookInput = Pick<
 >;
 
 export const MAX_RETRIES = 20;
+/**
+ * What a webhook body may hold: the writable fields, seven.io's names for them, and the
+ * read-only ones a client sends back when it saves what it read (ignored).
+ */
+const KNOWN_FIELDS = new Set([
+  'name', 'uri', 'hook', 'http_verb', 'format', 'retries', 'enabled', 'custom_data', 'headers', 'event_filter', 'include_internal_legs',
+  'include_subaccounts', 'failover_uri', 'target_url', 'request_method',
+  'id', 'created', 'updated', 'disabled_reason', 'health', 'failing_since', 'last_error', 'pending', 'next_probe', 'secret',
+]);
 const DEFAULTS: Omit<WebhookInput, 'uri' | 'hook' | 'name'> = {
   http_verb: 'post',
   format: 'form-data',
@@ -109,6 +118,9 @@ class Collector {
     return Object.keys(this.errors).length > 0;
   }
 }
+
+/** no lone UTF-16 surrogate: the text can be encoded as UTF-8 and sent */
+const wellFormed = (s: string) => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -156,6 +168,8 @@ function checkCustomData(c: Collector, v: unknown): Record<string, Scalar> | und
       return c.add('custom_data', 'type', `custom_data.${key} must be a string, number, boolean or null`);
     }
     if (typeof val === 'string' && val.length > 1024) return c.add('custom_data', 'maxLength', `custom_data.${key} is longer than 1024 characters`);
+    if (!wellFormed(key) || (typeof val === 'string' && !wellFormed(val))) return c.add('custom_data', 'format', `custom_data.${key.slice(0, 64)} holds a lone surrogate (not valid Unicode)`);
+    if (typeof val === 'number' && !Number.isFinite(val)) return c.add('custom_data', 'type', `custom_data.${key} must be a finite number`);
     out[key] = val as Scalar;
   }
   return out;
@@ -185,7 +199,10 @@ function checkHeaders(c: Collector, v: unknown): Record<string, string> | undefi
     if (RESERVED_HEADERS.has(name.toLowerCase())) return c.add('headers', 'reserved', `Header "${name}" is set by callhook and cannot be configured`);
     if (typeof value !== 'string' && typeof value !== 'number') return c.add('headers', 'type', `Header "${name}" must have a string value`);
     const text = String(value);
-    if (/[\r\n\0]/.test(text) || text.length > 4096) return c.add('headers', 'format', `Header "${name}" has an invalid value`);
+    // what HTTP can carry: visible ASCII/Latin-1, spaces and tabs; no control characters
+    if (!/^[\t\x20-\x7e\xa0-\xff]*$/.test(text) || text.length > 4096) {
+      return c.add('headers', 'format', `Header "${name}" must be at most 4096 visible ASCII/Latin-1 characters, without control characters`);
+    }
     out[name] = text;
   }
   return out;
@@ -214,6 +231,9 @@ function checkName(c: Collector, v: unknown): string | undefined {
 export function validateWebhook(data: unknown, mode: 'create' | 'replace' | 'patch'): Partial<WebhookInput> {
   if (!isObj(data)) throw new AppError('invalid', 'invalid data', { fields: { data: { type: { message: 'Request body must be {"data": {...}}', target: 'object' } } } });
   const c = new Collector();
+  for (const key of Object.keys(data)) {
+    if (!KNOWN_FIELDS.has(key)) c.add(key.slice(0, 64), 'unknown', 'Unknown field: see the webhook fields in the README');
+  }
   const out: Partial<WebhookInput> = {};
   const has = (k: string) => Object.prototype.hasOwnProperty.call(data, k) && data[k] !== undefined;
   const set = <K extends keyof WebhookInput>(k: K, v: WebhookInput[K] | undefined) => {
@@ -222,7 +242,7 @@ export function validateWebhook(data: unknown, mode: 'create' | 'replace' | 'pat
 
   // seven.io's request_method (GET | POST | JSON) maps onto http_verb + format
   if (has('request_method') && !has('http_verb') && !has('format')) {
-    const m = checkEnum(c, 'request_method', String(data.request_method).toLowerCase(), ['get', 'post', 'json'] as const);
+    const m = checkEnum(c, 'request_method', data.request_method, ['get', 'post', 'json'] as const);
     if (m === 'get') out.http_verb = 'get';
     if (m === 'post') Object.assign(out, { http_verb: 'post', format: 'form-data' });
     if (m === 'json') Object.assign(out, { http_verb: 'post', format: 'json' });
@@ -301,7 +321,7 @@ export function publicWebhook(h: Webhook, pending?: number): Record<string, unkn
     last_error: h.health.last_error,
     next_probe: h.enabled && h.health.next_probe !== null ? toGregorianSeconds(h.health.next_probe) : null,
     ...(pending !== undefined && { pending }),
-    created: h.created,
-    updated: h.updated,
+    created: toGregorianSeconds(h.created),
+    updated: toGregorianSeconds(h.updated),
   };
 }

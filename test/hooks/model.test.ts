@@ -90,3 +90,21 @@ describe('validateWebhook', () => {
     expect(validateWebhook({ enabled: false }, 'patch')).toEqual({ enabled: false });
   });
 });
+
+describe('validateWebhook: malformed values are a 400 naming the field, never a crash', () => {
+  const base = { uri: 'http://crm.example/new', hook: 'all' };
+  it.each([
+    ['request_method', { request_method: { toString: 1 } }],
+    ['headers', { headers: { 'X-Name': 'Zoë ✓' } }],
+    ['headers', { headers: { 'X-Name': 'a\u0007b' } }],
+    ['custom_data', { custom_data: { k: 'x\ud800y' } }],
+    ['custom_data', { custom_data: { k: Number.NaN } }],
+    ['colour', { colour: 'blue' }],
+    ['failover_uri', { failover_uri: 'ftp://x' }],
+  ])('%s', (field, extra) => {
+    expect(Object.keys(fieldsOf(() => validateWebhook({ ...base, ...extra }, 'create')))).toContain(field);
+  });
+  it('accepts the read-only fields a client sends back with what it read, and Latin-1 header values', () => {
+    expect(() => validateWebhook({ ...base, id: 'x', created: 1, health: 'healthy', headers: { 'X-City': 'Köln' } }, 'replace')).not.toThrow();
+  });
+});

@@ -1,6 +1,6 @@
 /** The embedded SQLite store (better-sqlite3, WAL). */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../threads.js';
@@ -33,6 +33,16 @@ const COUNT_PENDING = "SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pend
  * exclusive lock on FILE.lock, held while the store is open and dropped by the OS when the
  * process dies however it dies.
  */
+/**
+ * The database holds signing secrets and custom header values: its files are 0600 whatever the
+ * umask (SQLite gives the -wal and -shm files the mode of the database file), created so or
+ * narrowed if an earlier version left them wider.
+ */
+function privateFiles(file: string): void {
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}.lock`]) if (existsSync(f)) chmodSync(f, 0o600);
+}
+
 function own(file: string): Database.Database {
   const lock = new Database(`${file}.lock`, { timeout: 0 });
   try {
@@ -71,7 +81,9 @@ export class SqliteStore implements Store {
 
   constructor(file: string) {
     if (file !== ':memory:') {
-      mkdirSync(dirname(file), { recursive: true });
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      privateFiles(`${file}.lock`);
+      privateFiles(file);
       this.lock = own(file);
     }
     this.db = new Database(file);
