@@ -20,6 +20,17 @@ export const WEBHOOK_COLUMNS = ['id', 'account_id', ...EDITABLE_COLUMNS, ...HEAL
 
 export type Row = Record<string, unknown>;
 
+/**
+ * What is left of a deleted account once its tokens, webhooks and their deliveries went with
+ * it (foreign keys): its attempts (with its receivers' URLs), its events no delivery needs, and
+ * its sub-accounts' link to it (they stand alone). Both stores run these with the id as `?`.
+ */
+export const ACCOUNT_LEFTOVERS = [
+  'DELETE FROM attempts WHERE account_id = ?',
+  'DELETE FROM events WHERE account_id = ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)',
+  'UPDATE accounts SET parent_id = NULL WHERE parent_id = ?',
+];
+
 export function toAccount(r: Row): Account {
   return {
     id: r.id as string,

@@ -265,6 +265,19 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(await store.claimDeliveries(now, 2, 60_000)).toHaveLength(2);
     });
 
+    it('deleting an account deletes what it owned and detaches its sub-accounts: an id used again starts empty', async () => {
+      await store.createAccount(account('a3', { parent_id: 'a1' }));
+      await store.insertEvents([{ event: event('e1', 'legA'), webhookIds: ['h1'] }]);
+      const [d] = await store.claimDeliveries(Date.now() + 1000, 1, 60_000);
+      await store.recordAttempts([{ attempt: attempt(d!.id, Date.now()), update: { id: d!.id, status: 'succeeded', tries: 1, next_at: 0, last_error: null } }]);
+      expect(await store.deleteAccount('a1')).toBe(true);
+      expect((await store.getAccount('a3'))!.parent_id).toBeNull();
+      await store.createAccount(account('a1'));
+      expect((await store.listWebhooks('a1', { limit: 10 })).items).toEqual([]);
+      expect((await store.listAttempts({ account_id: 'a1', limit: 10 })).items).toEqual([]);
+      expect(await store.prune(Date.now() + 10_000)).toMatchObject({ events: 0 });
+    });
+
     describe('webhook health', () => {
       const failing = (nextProbe: number | null, extra = {}) => ({
         state: 'failing' as const, failing_since: 1000, last_error: 'HTTP 503', next_probe: nextProbe, probe_delay: 5000, failover_down: false, ...extra,

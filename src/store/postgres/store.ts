@@ -13,7 +13,7 @@ import type {
   Account, Attempt, AttemptInput, AttemptQuery, Delivery, DeliveryQuery, DeliveryUpdate, DueDelivery, Page, PageResult,
   PruneResult, Slots, Store, StoredEvent, StoredLeg, Token,
 } from '../store.js';
-import { EDITABLE_COLUMNS, HEALTH_COLUMNS, HEALTH_RESET, WEBHOOK_COLUMNS, accountParams, healthParams, pageOf, toAccount, toWebhook, webhookParams, type Row } from '../rows.js';
+import { ACCOUNT_LEFTOVERS, EDITABLE_COLUMNS, HEALTH_COLUMNS, HEALTH_RESET, WEBHOOK_COLUMNS, accountParams, healthParams, pageOf, toAccount, toWebhook, webhookParams, type Row } from '../rows.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 import { CLAIMABLE_COLUMNS, claimsInTurn, toClaimable } from '../turns.js';
 import type { HealthState, WebhookHealth } from '../../hooks/health.js';
@@ -152,7 +152,11 @@ export class PostgresStore implements Store {
     );
   }
   async deleteAccount(id: string): Promise<boolean> {
-    return (await this.changes('DELETE FROM accounts WHERE id = $1', [id])) > 0;
+    return this.tx(async (c) => {
+      const deleted = ((await c.query('DELETE FROM accounts WHERE id = $1', [id])).rowCount ?? 0) > 0;
+      if (deleted) for (const sql of ACCOUNT_LEFTOVERS) await c.query(sql.replaceAll('?', '$1'), [id]);
+      return deleted;
+    });
   }
 
   async createToken(t: Token, hash: string): Promise<void> {

@@ -14,7 +14,7 @@ import type {
 } from '../store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { CLAIMABLE_COLUMNS, claimsInTurn, toClaimable } from '../turns.js';
-import { EDITABLE_COLUMNS, HEALTH_COLUMNS, HEALTH_RESET, WEBHOOK_COLUMNS, accountParams, healthParams, pageOf, toAccount, toWebhook, webhookParams, type Row } from '../rows.js';
+import { ACCOUNT_LEFTOVERS, EDITABLE_COLUMNS, HEALTH_COLUMNS, HEALTH_RESET, WEBHOOK_COLUMNS, accountParams, healthParams, pageOf, toAccount, toWebhook, webhookParams, type Row } from '../rows.js';
 import type { HealthState, WebhookHealth } from '../../hooks/health.js';
 
 /** the writer checkpoints itself only when the log grows past this many pages (the checkpointer stopped or fell behind) */
@@ -250,7 +250,13 @@ export class SqliteStore implements Store {
     this.stmt.updateAccount!.run(accountParams(a));
   }
   async deleteAccount(id: string): Promise<boolean> {
-    return this.stmt.deleteAccount!.run(id).changes > 0;
+    return this.db.transaction(() => {
+      // tokens, webhooks and their deliveries go with it (foreign keys); its attempts and the
+      // events no delivery needs any more too, and its sub-accounts stand alone
+      const deleted = this.stmt.deleteAccount!.run(id).changes > 0;
+      if (deleted) for (const sql of ACCOUNT_LEFTOVERS) this.db.prepare(sql).run(id);
+      return deleted;
+    })();
   }
 
   async createToken(t: Token, hash: string): Promise<void> {
