@@ -5,6 +5,7 @@ export type ErrorKind =
   | 'forbidden' // a valid token for another account: 403
   | 'not_found' // 404
   | 'conflict' // 409
+  | 'rate_limited' // too many requests: 429, with Retry-After
   | 'config' // bad configuration: the daemon refuses to start
   | 'internal';
 
@@ -14,6 +15,7 @@ const STATUS: Record<ErrorKind, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  rate_limited: 429,
   config: 500,
   internal: 500,
 };
@@ -24,12 +26,15 @@ export type FieldErrors = Record<string, Record<string, { message: string; [k: s
 export class AppError extends Error {
   readonly kind: ErrorKind;
   readonly fields: FieldErrors | undefined;
+  /** seconds a rate-limited client should wait (the Retry-After header) */
+  readonly retryAfterSec: number | undefined;
 
-  constructor(kind: ErrorKind, message: string, opts: { cause?: unknown; fields?: FieldErrors } = {}) {
+  constructor(kind: ErrorKind, message: string, opts: { cause?: unknown; fields?: FieldErrors; retryAfterSec?: number } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'AppError';
     this.kind = kind;
     this.fields = opts.fields;
+    this.retryAfterSec = opts.retryAfterSec;
   }
 
   get status(): number {

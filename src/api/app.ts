@@ -29,6 +29,11 @@ export interface ApiDeps {
   onWebhooksChanged?: () => void;
   /** sends a sample event to a webhook now (POST …/test) */
   sendTest?: (hook: Webhook, payload: Payload) => Promise<AttemptInput>;
+  /**
+   * checks a webhook target at create/edit (uri, failover_uri): why it is refused, else
+   * undefined (the sending thread's target guard, names resolved); absent: no check
+   */
+  checkTarget?: (uri: string) => Promise<string | undefined>;
   /** after a rotation the old secret signs beside the new one this long (default 24 h) */
   secretGraceMs?: number;
   /** realm of sample events when the account has none */
@@ -98,6 +103,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) {
       if (err.status >= 500) req.log.error({ err }, 'request failed');
+      if (err.retryAfterSec !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterSec))));
       return reply.code(err.status).send(errorBody(req, err.status, err.message, err.fields ?? {}));
     }
     const status = err.statusCode ?? 500;
