@@ -23,8 +23,8 @@ export interface ApiDeps {
   adminToken: string;
   logger: Logger;
   bodyLimit?: number;
-  /** connection cap and timeouts of the API server (connections.ts) */
-  limits?: ConnectionLimits;
+  /** connection cap and timeouts of the API server (connections.ts), failed authentications per minute and address */
+  limits?: ConnectionLimits & { authFailuresPerMinute?: number };
   /** called when webhooks were (re-)enabled, so pending deliveries go out */
   onWebhooksChanged?: () => void;
   /** sends a sample event to a webhook now (POST …/test) */
@@ -118,7 +118,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const reloadAccounts = async () => deps.accounts.load(await deps.store.listAccounts());
   const ctx: Ctx = {
     deps,
-    auth: new Auth(deps.store, deps.accounts, hashToken(deps.adminToken), reloadAccounts),
+    auth: new Auth(deps.store, deps.accounts, hashToken(deps.adminToken), reloadAccounts, deps.limits?.authFailuresPerMinute),
     reloadAccounts,
   };
   await ctx.reloadAccounts();

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { AccountDirectory } from '../calls/account.js';
+import { WindowLimiter } from './limiter.js';
 
 export type Principal = { admin: true } | { admin: false; accountId: string };
 
@@ -31,21 +32,35 @@ function tokenOf(req: FastifyRequest): string | undefined {
 }
 
 export class Auth {
+  /** failed authentications per client address and minute */
+  private readonly failures: WindowLimiter;
+
   constructor(
     private readonly store: Pick<Store, 'findToken'>,
     private readonly accounts: AccountDirectory,
     private readonly adminHash: string,
     /** reads the accounts again from the store (another process sharing it may have added one) */
     private readonly reload: () => Promise<void>,
-  ) {}
+    failuresPerMinute = 20,
+  ) {
+    this.failures = new WindowLimiter(failuresPerMinute, 60_000);
+  }
 
   async principal(req: FastifyRequest): Promise<Principal> {
+    const now = Date.now();
+    const wait = this.failures.blockedFor(req.ip, now);
+    if (wait > 0) throw new AppError('rate_limited', 'too many failed authentications from this address; try again later', { retryAfterSec: wait / 1000 });
     const token = tokenOf(req);
     if (!token) throw new AppError('unauthorized', 'missing X-Auth-Token (or Authorization: Bearer) header');
     const hash = hashToken(token);
     if (sameHash(hash, this.adminHash)) return { admin: true };
     const found = await this.store.findToken(hash);
-    if (!found) throw new AppError('unauthorized', 'invalid credentials');
+    if (!found) {
+      // the token itself is never logged
+      const tripped = this.failures.hit(req.ip, now);
+      req.log[tripped ? 'warn' : 'info']({ client: req.ip, url: req.url.split('?')[0] }, tripped ? 'failed authentications: this address is blocked for a minute' : 'failed authentication');
+      throw new AppError('unauthorized', 'invalid credentials');
+    }
     return { admin: false, accountId: found.account_id };
   }
 

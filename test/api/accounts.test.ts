@@ -61,3 +61,41 @@ describe('accounts', () => {
     expect((await api.call('DELETE', '/api/v1/accounts/acme/tokens/none', first)).status).toBe(404);
   });
 });
+
+describe('failed authentication', () => {
+  it('is rate-limited per client address: 429 with Retry-After, logged without the token', async () => {
+    const lines: string[] = [];
+    const { buildApp } = await import('../../src/api/app.js');
+    const { SqliteStore } = await import('../../src/store/sqlite/store.js');
+    const { AccountDirectory } = await import('../../src/calls/account.js');
+    const { pino } = await import('pino');
+    const store = new SqliteStore(':memory:');
+    const app = await buildApp({
+      store,
+      accounts: new AccountDirectory(),
+      adminToken: 'admin-token-for-tests-0123456789',
+      logger: pino({ level: 'info' }, { write: (l: string) => lines.push(l) }),
+      limits: { maxConnections: 100, headersTimeoutMs: 1000, requestTimeoutMs: 1000, keepAliveTimeoutMs: 1000, authFailuresPerMinute: 20 },
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const r = await app.inject({ method: 'GET', url: '/api/v1/accounts', headers: { 'x-auth-token': `wrong-token-${i}` }, remoteAddress: '203.0.113.7' });
+      statuses.push(r.statusCode);
+      if (i === 199) {
+        expect(r.headers['retry-after']).toMatch(/^\d+$/);
+        expect(r.json()).toMatchObject({ error: '429', status: 'error' });
+      }
+    }
+    expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(20).every((s) => s === 429)).toBe(true);
+    // another address is not held up, and the right token still works from it
+    const other = await app.inject({ method: 'GET', url: '/api/v1/accounts', headers: { 'x-auth-token': 'admin-token-for-tests-0123456789' }, remoteAddress: '198.51.100.1' });
+    expect(other.statusCode).toBe(200);
+    const logged = lines.join('');
+    expect(logged).toContain('failed authentication');
+    expect(logged).toContain('this address is blocked for a minute');
+    expect(logged).not.toContain('wrong-token');
+    await app.close();
+    await store.close();
+  });
+});
