@@ -276,15 +276,22 @@ export async function fairShare({ api, health, ari, mode, concurrency, firstCall
   const slowInflight = async () => Object.values(await slowRx.routes()).reduce((n, r) => n + r.inflight, 0);
   const slowAnswered = async () => Object.values(await slowRx.routes()).reduce((n, r) => n + (r.answered[200] ?? 0), 0);
 
-  // the slow account's backlog, then wait until its requests hold every slot
+  // the slow account's backlog, then wait until its requests hold every slot it may take: all
+  // of them, or as many as callhook lets one account hold (then its count stops growing)
   let next = firstCall;
   const fill = prepareCalls(next, S.fillCalls, { accountcode: 'slow' });
   next += S.fillCalls;
   console.error(`[bench] fair share: ${S.slowHooks} slow webhooks (answer after ${S.slowDelayMs.join('–')} ms), ${S.fillCalls * CALL_EVENTS_PER_CALL * S.slowHooks} of their deliveries queued; then fast calls at ${S.fastCallsPerS}/s for ${S.seconds} s`);
   await ari.stream(fill, 0);
   const tFill = Date.now();
-  const saturated = await waitFor(async () => (await slowInflight()) >= concurrency, 15_000);
-  const saturatedAfterMs = Date.now() - tFill;
+  let held = 0;
+  let grewAt = tFill;
+  await waitFor(async () => {
+    const n = await slowInflight();
+    if (n > held) (held = n), (grewAt = Date.now());
+    return n >= concurrency || (n > 0 && Date.now() - grewAt > 1500);
+  }, 15_000);
+  const heldAfterMs = grewAt - tFill;
 
   // the window: slow calls keep coming, fast calls at a low rate
   const slowCalls = Math.round(S.seconds * S.slowCallsPerS);
@@ -352,8 +359,9 @@ export async function fairShare({ api, health, ari, mode, concurrency, firstCall
       answer_delay_ms: S.slowDelayMs,
       queued_before: S.fillCalls * CALL_EVENTS_PER_CALL * S.slowHooks,
       calls_during: slowCalls,
-      slots_full: saturated,
-      slots_full_after_ms: saturatedAfterMs,
+      // requests in flight at the slow receiver before the fast calls began, of `concurrency` slots
+      in_flight_before: held,
+      in_flight_before_reached_after_ms: heldAfterMs,
       in_flight_during: inflightSorted.length ? { min: inflightSorted[0], p50: pct(inflightSorted, 50), max: inflightSorted[inflightSorted.length - 1] } : null,
       delivered_per_s_during: Math.round(slowDelivered / (windowMs / 1000)),
     },
@@ -373,10 +381,14 @@ export async function fairShare({ api, health, ari, mode, concurrency, firstCall
   return result;
 }
 
-/** the summary table's rows for the two scenarios */
+/** the summary table's rows for the two scenarios (a scenario that failed: its error) */
 export function summaryRows(outage, fair) {
-  const o = outage;
-  const f = fair.fast;
+  return [...outageRows(outage), fairRow(fair)];
+}
+
+function outageRows(o) {
+  if (o.error) return [['outage scenario', `failed: ${o.error}`, '', null]];
+  const end = o.webhook_at_end;
   return [
     [
       `outage ${o.outage_seconds} s (503): arrived / sent, drain s after back`,
@@ -384,12 +396,22 @@ export function summaryRows(outage, fair) {
       'all, drained',
       o.arrived >= o.sent,
     ],
-    ['outage: legs out of order / attempts during / webhook at end', `${o.order.out_of_order} of ${o.order.legs} / ${o.attempts_during_outage} / ${o.webhook_at_end.health ?? (o.webhook_at_end.enabled ? 'enabled' : 'disabled')}${o.webhook_at_end.disabled_reason ? ` (${o.webhook_at_end.disabled_reason})` : ''}`, '0 out of order', o.order.out_of_order === 0],
     [
-      `fair share: fast account p50 / p99 / max (ms) beside ${fair.slow.webhooks} slow webhooks`,
-      `${f.p50_ms} / ${f.p99_ms} / ${f.max_ms}${f.censored ? ` (${f.censored} of ${f.sent} not arrived: lower bounds)` : ''}`,
-      '',
-      '',
+      'outage: legs out of order / attempts during / webhook at end',
+      `${o.order.out_of_order} of ${o.order.legs} / ${o.attempts_during_outage} / ${end.health ?? (end.enabled ? 'enabled' : 'disabled')}${end.disabled_reason ? ` (${end.disabled_reason})` : ''}`,
+      '0 out of order',
+      o.order.out_of_order === 0,
     ],
+  ];
+}
+
+function fairRow(fair) {
+  if (fair.error) return ['fair share scenario', `failed: ${fair.error}`, '', null];
+  const f = fair.fast;
+  return [
+    `fair share: fast account p50 / p99 / max (ms) beside ${fair.slow.webhooks} slow webhooks (${fair.slow.in_flight_during?.p50 ?? '?'} of ${fair.concurrency} slots theirs)`,
+    `${f.p50_ms} / ${f.p99_ms} / ${f.max_ms}${f.censored ? ` (${f.censored} of ${f.sent} not arrived: lower bounds)` : ''}`,
+    '',
+    '',
   ];
 }
