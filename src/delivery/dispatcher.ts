@@ -7,7 +7,7 @@
  * pending). The slots are shared fairly between accounts (fair.ts).
  */
 import type { Logger } from 'pino';
-import type { AttemptInput, DeliveryUpdate, DueDelivery, Store } from '../store/store.js';
+import type { AttemptInput, DeliveryUpdate, DueDelivery, Slots, Store } from '../store/store.js';
 import { encodeRequest, jsonRequest, type EncodedRequest } from '../events/encode.js';
 import { withCustomData, type Payload } from '../events/payload.js';
 import { signingSecrets, type Webhook } from '../hooks/model.js';
@@ -16,6 +16,7 @@ import { classify } from './retry.js';
 import type { HttpResult, Sender } from './http.js';
 import { decide, describeResult, type Decision, type HealthRules, type Transition } from './outcome.js';
 import { accountRoom, reserveFor } from './fair.js';
+import { AppError } from '../errors.js';
 
 export type DispatcherStore = Pick<
   Store,
@@ -89,6 +90,43 @@ function attemptOf(
   };
 }
 
+/** test sends (POST …/test): per webhook 1 a second with a burst of 3 */
+export const TEST_RATE: Rate = { perSecond: 1, burst: 3 };
+/** test sends of all of an account's webhooks together */
+export const TEST_ACCOUNT_RATE: Rate = { perSecond: 5, burst: 10 };
+
+export interface Rate {
+  perSecond: number;
+  burst: number;
+}
+
+/** token buckets by key; full buckets are forgotten now and then */
+class Buckets {
+  private readonly buckets = new Map<string, { tokens: number; at: number; rate: Rate }>();
+
+  private refill(key: string, rate: Rate, now: number): { tokens: number; at: number; rate: Rate } {
+    const b = this.buckets.get(key) ?? { tokens: rate.burst, at: now, rate };
+    b.tokens = Math.min(rate.burst, b.tokens + ((now - b.at) / 1000) * rate.perSecond);
+    b.at = now;
+    return b;
+  }
+
+  /** ms until the bucket has a token (0: now) */
+  wait(key: string, rate: Rate, now: number): number {
+    const b = this.refill(key, rate, now);
+    return b.tokens >= 1 ? 0 : Math.ceil(((1 - b.tokens) / rate.perSecond) * 1000);
+  }
+
+  take(key: string, rate: Rate, now: number): void {
+    const b = this.refill(key, rate, now);
+    b.tokens -= 1;
+    this.buckets.set(key, b);
+    if (this.buckets.size > 10_000) {
+      for (const [k, v] of this.buckets) if (v.tokens + ((now - v.at) / 1000) * v.rate.perSecond >= v.rate.burst) this.buckets.delete(k);
+    }
+  }
+}
+
 /** while requests are in flight, the least time between two claims for a few free slots */
 const CLAIM_PAUSE_MS = 5;
 
@@ -118,6 +156,9 @@ export class Dispatcher {
   /** tries finished in this tick, written in one transaction (group commit) */
   private settled: Settled[] = [];
   private readonly reserve: number;
+  /** test sends (POST …/test) in flight per webhook, and their rate */
+  private readonly testsInFlight = new Map<string, number>();
+  private readonly testRate = new Buckets();
 
   constructor(private readonly o: DispatcherOptions) {
     this.reserve = reserveFor(o.concurrency, o.perHookConcurrency);
@@ -188,11 +229,12 @@ export class Dispatcher {
     const given = new Map(this.perAccount);
     const shares = { concurrency: this.o.concurrency, reserve: this.reserve };
     const owners = new Map<string, string>();
-    const slots = (h: ClaimableHook) => {
-      owners.set(h.id, h.account_id);
-      const n = Math.min(this.o.perHookConcurrency - (this.perHook.get(h.id) ?? 0), accountRoom(given, h.account_id, shares));
-      if (n > 0) given.set(h.account_id, (given.get(h.account_id) ?? 0) + n);
-      return n;
+    const slots: Slots = {
+      room: (h: ClaimableHook) => Math.min(this.o.perHookConcurrency - (this.perHook.get(h.id) ?? 0), accountRoom(given, h.account_id, shares)),
+      took: (h: ClaimableHook, n: number) => {
+        owners.set(h.id, h.account_id);
+        given.set(h.account_id, (given.get(h.account_id) ?? 0) + n);
+      },
     };
     const due = await this.o.store.claimDeliveries(now, free, this.o.leaseMs, slots);
     // each webhook of the batch is read once
@@ -261,15 +303,35 @@ export class Dispatcher {
 
   /**
    * Sends a sample event to a webhook right away, outside the outbox (POST …/test), and
-   * records the try as an attempt.
+   * records the try as an attempt. Within limits: per webhook at most perHookConcurrency test
+   * sends in flight and TEST_RATE, per account TEST_ACCOUNT_RATE; over them it throws an
+   * AppError rate_limited (429 with Retry-After). The receiver's answer body is neither
+   * returned nor stored (a tenant must not read pages of the network callhook runs in):
+   * status code, timing and result only.
    */
   async sendTest(hook: Webhook, payload: Payload): Promise<AttemptInput> {
-    const d = { id: `test-${String(payload.event_id)}`, event_id: String(payload.event_id), hook_event: String(payload.hook_event), call_id: String(payload.call_id) };
-    const sent = await this.send(hook, hook.uri, d.id, hook.account_id, requestFor(hook, hook.uri, payload));
-    const result = classify(sent.res.status) === 'success' ? 'success' : 'failure';
-    const attempt = attemptOf(d, hook, sent, { result, reason: `test: ${describeResult(sent.res)}`, try_number: 1, retries_left: 0 }, Date.now());
-    await this.record(attempt);
-    return attempt;
+    const now = Date.now();
+    if ((this.testsInFlight.get(hook.id) ?? 0) >= this.o.perHookConcurrency) {
+      throw new AppError('rate_limited', `${this.o.perHookConcurrency} test sends of this webhook are in flight already`, { retryAfterSec: 1 });
+    }
+    const waitMs = Math.max(this.testRate.wait(`h:${hook.id}`, TEST_RATE, now), this.testRate.wait(`a:${hook.account_id}`, TEST_ACCOUNT_RATE, now));
+    if (waitMs > 0) throw new AppError('rate_limited', 'too many test sends; try again later', { retryAfterSec: Math.ceil(waitMs / 1000) });
+    this.testRate.take(`h:${hook.id}`, TEST_RATE, now);
+    this.testRate.take(`a:${hook.account_id}`, TEST_ACCOUNT_RATE, now);
+    this.testsInFlight.set(hook.id, (this.testsInFlight.get(hook.id) ?? 0) + 1);
+    try {
+      const d = { id: `test-${String(payload.event_id)}`, event_id: String(payload.event_id), hook_event: String(payload.hook_event), call_id: String(payload.call_id) };
+      const sent = await this.send(hook, hook.uri, d.id, hook.account_id, requestFor(hook, hook.uri, payload));
+      const res = { ...sent.res, body: '' };
+      const result = classify(res.status) === 'success' ? 'success' : 'failure';
+      const attempt = attemptOf(d, hook, { ...sent, res }, { result, reason: `test: ${describeResult(res)}`, try_number: 1, retries_left: 0 }, Date.now());
+      await this.record(attempt);
+      return attempt;
+    } finally {
+      const n = (this.testsInFlight.get(hook.id) ?? 1) - 1;
+      if (n > 0) this.testsInFlight.set(hook.id, n);
+      else this.testsInFlight.delete(hook.id);
+    }
   }
 
   /**

@@ -53,8 +53,11 @@ export interface DueDelivery {
   target: Target;
 }
 
-/** how many deliveries a claim may take of a webhook (its free slots and its account's) */
-export type Slots = (hook: ClaimableHook) => number;
+/** how many deliveries a claim may take of a webhook (its free slots and its account's), told what it took */
+export interface Slots {
+  room(hook: ClaimableHook): number;
+  took(hook: ClaimableHook, n: number): void;
+}
 
 export interface AttemptInput {
   delivery_id: string;

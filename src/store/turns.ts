@@ -24,6 +24,7 @@ export function* claimsInTurn(
   room: () => number,
   slots?: (hook: ClaimableHook) => number,
 ): Generator<HookClaim> {
+  // the store takes each webhook's share before the next is asked
   for (let i = 0; i < hooks.length && room() > 0; i++) {
     const hook = hooks[(round + i) % hooks.length]!;
     const plan = claimPlan(hook, now);

@@ -259,7 +259,11 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.createWebhook(webhook('h2', 'a1'));
       for (let i = 0; i < 4; i++) await store.insertEvents([{ event: event(`e${i}`, `leg${i}`), webhookIds: ['h1', 'h2'] }]);
       const now = Date.now() + 1000;
-      const got = await store.claimDeliveries(now, 10, 60_000, (h) => (h.id === 'h1' ? 1 : 3));
+      const took: [string, number][] = [];
+      await store.createWebhook(webhook('idle', 'a1'));
+      const got = await store.claimDeliveries(now, 10, 60_000, { room: (h) => (h.id === 'h1' ? 1 : 3), took: (h, n) => took.push([h.id, n]) });
+      // each webhook's share is told what it really took (a webhook with nothing due takes nothing)
+      expect(Object.fromEntries(took)).toEqual({ h1: 1, h2: 3, idle: 0 });
       expect(got.filter((d) => d.webhook_id === 'h1')).toHaveLength(1);
       expect(got.filter((d) => d.webhook_id === 'h2')).toHaveLength(3);
       expect(await store.claimDeliveries(now, 2, 60_000)).toHaveLength(2);

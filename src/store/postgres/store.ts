@@ -331,16 +331,18 @@ export class PostgresStore implements Store {
         for (const d of rows) out.push({ ...d, target });
         return rows.length;
       };
-      for (const h of claimsInTurn(hooks, this.claimRound++, now, () => limit - out.length, slots)) {
+      for (const h of claimsInTurn(hooks, this.claimRound++, now, () => limit - out.length, slots && ((h) => slots.room(h)))) {
         // the probe's turn is taken first (the row lock makes a claim of another process wait
         // and then find it taken), so no other claim probes the webhook while this probe is out
+        let taken = 0;
         if (h.probe) {
           const turn = await c.query('UPDATE webhooks SET next_probe = $2 WHERE id = $1 AND (next_probe IS NULL OR next_probe <= $3)', [h.hook.id, now + leaseMs, now]);
-          if (turn.rowCount === 1 && (await take(h.hook.id, 1, 'probe')) === 0) {
+          if (turn.rowCount === 1 && (taken = await take(h.hook.id, 1, 'probe')) === 0) {
             await c.query('UPDATE webhooks SET next_probe = $2 WHERE id = $1', [h.hook.id, now]);
           }
         }
-        if (h.rest > 0) await take(h.hook.id, h.rest, h.target);
+        if (h.rest > 0) taken += await take(h.hook.id, h.rest, h.target);
+        slots?.took(h.hook, taken);
       }
       return out;
     });

@@ -380,10 +380,12 @@ export class SqliteStore implements Store {
         }
         return taken;
       };
-      for (const c of claimsInTurn(hooks, this.claimRound++, now, () => limit - out.length, slots)) {
+      for (const c of claimsInTurn(hooks, this.claimRound++, now, () => limit - out.length, slots && ((h) => slots.room(h)))) {
         // no other claim probes it while this probe is out
-        if (c.probe && take(c.hook.id, 1, 'probe') === 1) this.stmt.probeGuard!.run(now + leaseMs, c.hook.id);
-        if (c.rest > 0) take(c.hook.id, c.rest, c.target);
+        const probed = c.probe ? take(c.hook.id, 1, 'probe') : 0;
+        if (probed === 1) this.stmt.probeGuard!.run(now + leaseMs, c.hook.id);
+        const taken = probed + (c.rest > 0 ? take(c.hook.id, c.rest, c.target) : 0);
+        slots?.took(c.hook, taken);
       }
       return out;
     })();
