@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config, Role } from './config.js';
-import { AriClient } from './ari/client.js';
+import { AriClient, safeUrl } from './ari/client.js';
 import { reconcile } from './ari/reconcile.js';
 import { AccountDirectory } from './calls/account.js';
 import { CallTracker } from './calls/tracker.js';
@@ -179,7 +179,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
   const port = typeof address === 'object' && address ? address.port : config.api.port;
   const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
   const url = `http://${host}:${port}`;
-  logger.info({ api: url, roles: config.roles, store: config.databaseUrl ? 'postgresql' : 'sqlite', data_dir: config.dataDir, ari: config.ari.url, app: config.ari.app }, 'callhook started');
+  logger.info({ api: url, roles: config.roles, store: config.databaseUrl ? 'postgresql' : 'sqlite', data_dir: config.dataDir, ari: safeUrl(config.ari.url), app: config.ari.app }, 'callhook started');
 
   if (has('deliver')) dispatcher.start();
   if (has('ingest')) ari.start();

@@ -2,11 +2,13 @@
  * ARI client on `ws` + `undici`: one websocket on /ari/events with subscribeAll, kept alive
  * with pings, reconnected forever with capped backoff. A frame that is not ARI JSON is logged
  * and skipped; an exception thrown by the event handler is logged and never closes the socket.
+ * A frame larger than `maxFrameBytes` is never read into memory: it is logged and the
+ * connection reopened. The URL's userinfo (user:password@) is never used nor logged.
  */
 import WebSocket from 'ws';
 import { request } from 'undici';
 import type { Logger } from 'pino';
-import { parseAriFrame, type AriChannel, type AriEvent } from './events.js';
+import { parseAriFrame, type AriEvent } from './events.js';
 import { AppError } from '../errors.js';
 
 export interface AriClientOptions {
@@ -15,6 +17,8 @@ export interface AriClientOptions {
   password: string;
   app: string;
   pingIntervalMs: number;
+  /** largest websocket frame accepted (default 1 MiB); REST answers may be 64 times that */
+  maxFrameBytes?: number;
   logger: Logger;
   onEvent: (event: AriEvent) => void;
   onConnected?: () => void;
@@ -30,6 +34,21 @@ export interface AsteriskInfo {
   status?: { startup_time?: string; last_reload_time?: string };
 }
 
+const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+
+/** a URL as it may be logged: without its userinfo (user:password@) */
+export function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.href;
+  } catch {
+    // not a URL: drop whatever stands between "//" and the last "@" before the path
+    return url.replace(/^([^/?#]*\/\/)[^/?#]*@/, '$1').replace(/^[^/?#@]*@/, '');
+  }
+}
+
 export class AriClient {
   private ws: WebSocket | undefined;
   private state: AriState = 'disconnected';
@@ -39,10 +58,21 @@ export class AriClient {
   private awaitingPong = false;
   private readonly base: URL;
   private readonly auth: string;
+  /** the ARI URL as it is logged */
+  private readonly shownUrl: string;
+  private readonly maxFrameBytes: number;
 
   constructor(private readonly opts: AriClientOptions) {
     this.base = new URL(opts.url);
+    const userinfo = Boolean(this.base.username || this.base.password);
+    this.base.username = '';
+    this.base.password = '';
+    this.shownUrl = this.base.href;
+    this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.auth = 'Basic ' + Buffer.from(`${opts.username}:${opts.password}`).toString('base64');
+    if (userinfo) {
+      opts.logger.warn({ ari: this.shownUrl }, 'the ARI URL carries a user and password: ignored, CALLHOOK_ARI_USERNAME and CALLHOOK_ARI_PASSWORD authenticate');
+    }
   }
 
   get status(): AriState {
@@ -74,28 +104,43 @@ export class AriClient {
     });
   }
 
-  /** GET /ari/asterisk/info */
-  getInfo(): Promise<AsteriskInfo> {
-    return this.rest<AsteriskInfo>('/ari/asterisk/info');
+  /** GET /ari/asterisk/info: JSON of any shape, as Asterisk answered (reconcile checks it) */
+  getInfo(): Promise<unknown> {
+    return this.rest('/ari/asterisk/info');
   }
 
-  /** GET /ari/channels */
-  listChannels(): Promise<AriChannel[]> {
-    return this.rest<AriChannel[]>('/ari/channels');
+  /** GET /ari/channels: JSON of any shape, meant to be a list of AriChannel (reconcile checks each) */
+  listChannels(): Promise<unknown> {
+    return this.rest('/ari/channels');
   }
 
-  private async rest<T>(path: string): Promise<T> {
+  private async rest(path: string): Promise<unknown> {
     const url = new URL(this.base.pathname.replace(/\/$/, '') + path, this.base);
     const res = await request(url, {
       headers: { authorization: this.auth, accept: 'application/json' },
       headersTimeout: 5000,
       bodyTimeout: 5000,
     });
-    const text = await res.body.text();
+    // a channel list is a few KB per live channel: 64 frames' worth is far more than any PBX has
+    const limit = 64 * this.maxFrameBytes;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        res.body.destroy();
+        throw new AppError('internal', `ARI ${path} answered more than ${limit} bytes`);
+      }
+      chunks.push(chunk as Buffer);
+    }
     if (res.statusCode !== 200) {
       throw new AppError('internal', `ARI ${path} answered ${res.statusCode}`);
     }
-    return JSON.parse(text) as T;
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    } catch {
+      throw new AppError('internal', `ARI ${path} answered something that is not JSON`);
+    }
   }
 
   private eventsUrl(): string {
@@ -113,6 +158,7 @@ export class AriClient {
       headers: { authorization: this.auth },
       handshakeTimeout: 10000,
       perMessageDeflate: false,
+      maxPayload: this.maxFrameBytes,
     });
     this.ws = ws;
     let failure: string | undefined;
@@ -120,7 +166,7 @@ export class AriClient {
     ws.on('open', () => {
       if (this.state === 'closed') return;
       this.state = 'connected';
-      log.info({ ari: this.opts.url, app: this.opts.app, after_failures: this.failures }, 'ARI connected');
+      log.info({ ari: this.shownUrl, app: this.opts.app, after_failures: this.failures }, 'ARI connected');
       this.failures = 0;
       this.startPing(ws);
       this.opts.onConnected?.();
@@ -151,7 +197,14 @@ export class AriClient {
     ws.on('pong', () => {
       this.awaitingPong = false;
     });
-    ws.on('error', (err) => {
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        // ws read only the frame's header: drop the connection rather than read on
+        failure = `a frame larger than ${this.maxFrameBytes} bytes`;
+        log.warn({ max_frame_bytes: this.maxFrameBytes }, 'ARI sent a frame larger than CALLHOOK_ARI_MAX_FRAME_BYTES; dropped it and reconnecting');
+        ws.terminate();
+        return;
+      }
       failure ??= err.message;
     });
     ws.on('close', (code) => {
@@ -162,7 +215,7 @@ export class AriClient {
       this.failures += 1;
       const delay = this.backoff();
       log.warn(
-        { ari: this.opts.url, code, reason: failure, attempt: this.failures, retry_in_ms: delay },
+        { ari: this.shownUrl, code, reason: failure, attempt: this.failures, retry_in_ms: delay },
         wasConnected ? 'ARI connection lost; reconnecting' : 'ARI not reachable; retrying',
       );
       this.reconnectTimer = setTimeout(() => this.connect(), delay);

@@ -8,12 +8,22 @@
  * - channel_destroy with the hangup cause recovered from HangupRequest/Dial when Asterisk
  *   reports 0, and the durations;
  * - a leg keeps the account it resolved to at its first event.
+ * What it costs, whatever arrives:
+ * - only a ChannelCreated (or a live channel found by reconcile) opens a leg; any other event
+ *   for a channel callhook does not follow is ignored;
+ * - a leg of no account is not kept: an inbound leg is judged at its ChannelCreated (the
+ *   endpoint, DID, tenant and variables it is resolved by are all there), a dialed one once its
+ *   snapshot is complete; from then on its events cost nothing;
+ * - a leg is stored (takeChanges) only once its channel_create went out; legs still waiting for
+ *   it are at most `maxPendingLegs`, the oldest beyond that are forgotten;
+ * - every event goes through sanitizeAriEvent first: anything that is not an ARI event is
+ *   ignored, fields of the wrong type are dropped, and no value of the wrong type reaches a leg.
  */
 import { eventId } from '../events/ids.js';
 import type { AriChannel, AriEvent } from '../ari/events.js';
-import { parseAriTime } from '../ari/events.js';
+import { isSafeKey, parseAriTime, readChannel, sanitizeAriEvent } from '../ari/events.js';
 import type { AccountDirectory } from './account.js';
-import { directionAtCreate, directionMidCall, hasSipCallId, isInternalLeg, type Direction } from './direction.js';
+import { directionAtCreate, directionMidCall, hasSipCallId, isInternalLeg, techOf, type Direction } from './direction.js';
 import { resolveHangup } from './hangup.js';
 
 export type HookEvent = 'channel_create' | 'channel_answer' | 'channel_bridge' | 'channel_destroy';
@@ -89,19 +99,47 @@ export interface LegChanges {
 
 export interface TrackerOptions {
   accountVariable: string;
+  /** legs kept while waiting for their channel_create (default 5000); beyond it the oldest are forgotten */
+  maxPendingLegs?: number;
 }
+
+const DEFAULT_MAX_PENDING = 5000;
+/** channel ids Asterisk reported destroyed, remembered so a channel list that raced them does not revive them */
+const MAX_GONE = 10_000;
+
+/** channels that are never call legs: the SIP MESSAGE queue channel lives forever and carries no call */
+function isCallLeg(ch: AriChannel): boolean {
+  return techOf(ch.name) !== 'Message';
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** a channel Dial() created (dialplan app "AppDial") whose Dial event has not come yet */
 function awaitsDial(leg: Leg): boolean {
   return leg.chan.dialplan?.app_name === 'AppDial' && leg.dialerId === undefined;
 }
 
+/** a plain copy of the channel variables: string values, no __proto__/constructor/prototype keys */
+function plainVars(vars: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(vars ?? {})) if (isSafeKey(k) && typeof v === 'string') out[k] = v;
+  return out;
+}
+
 export class CallTracker {
   private readonly legs = new Map<string, Leg>();
   private readonly dirty = new Set<string>();
   private readonly ended = new Set<string>();
-  /** call events dropped because their leg resolved to no account */
+  /** legs that were handed to the store (their end must delete them there) */
+  private readonly stored = new Set<string>();
+  /** legs waiting for their channel_create, oldest first */
+  private readonly pending = new Set<string>();
+  /** channels Asterisk reported destroyed, oldest first (at most MAX_GONE) */
+  private readonly gone = new Set<string>();
+  /** call legs dropped because they resolved to no account (their events are not followed) */
   dropped = 0;
+  /** legs forgotten while waiting for their channel_create, because more than maxPendingLegs waited */
+  evicted = 0;
 
   constructor(
     private readonly accounts: AccountDirectory,
@@ -112,37 +150,39 @@ export class CallTracker {
     return this.legs.size;
   }
 
-  handle(ev: AriEvent): CallEvent[] {
+  /** of the open legs, those still waiting for their channel_create */
+  get pendingLegs(): number {
+    return this.pending.size;
+  }
+
+  /** Follows one ARI event (of any shape: what is not an ARI event is ignored); never throws on input. */
+  handle(raw: AriEvent | unknown): CallEvent[] {
+    const checked = sanitizeAriEvent(raw);
+    if ('error' in checked) return [];
+    const ev = checked.event;
     const out: CallEvent[] = [];
     const ts = (ev.timestamp && parseAriTime(ev.timestamp)) || Date.now();
     switch (ev.type) {
       case 'ChannelCreated':
-        if (ev.channel && !this.legs.has(ev.channel.id)) {
-          const leg = this.newLeg(ev, ev.channel, ts, true);
-          this.legs.set(leg.id, leg);
-          this.dirty.add(leg.id);
-          // the ;2 half of a Local channel belongs to whoever dialed its ;1 half: it takes that
-          // account, and its create waits for the ;1 half's (which waits for its Dial)
-          if (leg.internal && leg.chan.name.endsWith(';2')) {
-            const half = leg.chan.name.slice(0, -1) + '1';
-            for (const other of this.legs.values()) if (other.chan.name === half) leg.dialerId = leg.halfOf = other.id;
-          }
-          // a snapshot that already carries the SIP Call-ID is complete
-          if (leg.direction === 'inbound' && leg.chan.protocol_id) this.ensureCreate(leg, ev, ts, out, false);
-        }
-        break;
+        this.onCreated(ev, ts, out);
+        return out;
       case 'Dial':
         this.onDial(ev, ts, out);
         break;
       case 'ChannelEnteredBridge':
         this.onBridge(ev, ts, out);
         break;
+      case 'ChannelDestroyed':
+        if (ev.channel) this.noteGone(ev.channel.id);
+        break;
       default:
         break;
     }
     const ch = ev.channel;
-    if (!ch || ev.type === 'ChannelCreated') return out;
-    const leg = this.legs.get(ch.id) ?? this.adopt(ev, ch, ts);
+    if (!ch) return out;
+    // only a ChannelCreated (or reconcile) opens a leg: anything else of a channel not followed is ignored
+    const leg = this.legs.get(ch.id);
+    if (!leg) return out;
     leg.chan = ch;
     leg.seenAt = Date.now();
     switch (ev.type) {
@@ -170,11 +210,68 @@ export class CallTracker {
     return out;
   }
 
+  private onCreated(ev: AriEvent, ts: number, out: CallEvent[]): void {
+    const ch = ev.channel;
+    if (!ch || this.legs.has(ch.id) || !isCallLeg(ch)) return;
+    const leg = this.newLeg(ev, ch, ts, true);
+    // the ;2 half of a Local channel belongs to whoever dialed its ;1 half: it takes that
+    // account, and its create waits for the ;1 half's (which waits for its Dial)
+    if (leg.internal && ch.name.endsWith(';2')) {
+      const half = ch.name.slice(0, -1) + '1';
+      for (const other of this.legs.values()) if (other.chan.name === half) leg.dialerId = leg.halfOf = other.id;
+    }
+    // a leg calling in carries all its account is resolved by (endpoint accountcode, DID,
+    // tenant, variables set on the endpoint) from its creation: of no account, it is not kept
+    if (leg.direction === 'inbound' && !leg.halfOf && this.accountOf(leg) === null) {
+      this.dropped += 1;
+      return;
+    }
+    this.legs.set(leg.id, leg);
+    this.pending.add(leg.id);
+    this.trimPending();
+    // a snapshot that already carries the SIP Call-ID is complete
+    if (leg.direction === 'inbound' && ch.protocol_id) this.ensureCreate(leg, ev, ts, out, false);
+  }
+
+  /** more legs than maxPendingLegs wait for their channel_create: the oldest are forgotten */
+  private trimPending(): void {
+    const max = this.opts.maxPendingLegs ?? DEFAULT_MAX_PENDING;
+    for (const id of this.pending) {
+      if (this.pending.size <= max) break;
+      this.pending.delete(id);
+      const leg = this.legs.get(id);
+      if (leg && !leg.created) {
+        this.forget(leg);
+        this.evicted += 1;
+      }
+    }
+  }
+
+  private noteGone(id: string): void {
+    this.gone.delete(id);
+    this.gone.add(id);
+    if (this.gone.size > MAX_GONE) for (const old of this.gone) {
+      this.gone.delete(old);
+      break;
+    }
+  }
+
+  /** the leg is no longer followed: out of memory, and out of the store if it was written there */
+  private forget(leg: Leg): void {
+    if (this.legs.get(leg.id) !== leg) return;
+    this.legs.delete(leg.id);
+    this.dirty.delete(leg.id);
+    this.pending.delete(leg.id);
+    if (this.stored.delete(leg.id)) this.ended.add(leg.id);
+  }
+
   /** legs changed or ended since the last call, for the store */
   takeChanges(): LegChanges {
     const upserts = [...this.dirty].flatMap((id) => {
       const leg = this.legs.get(id);
-      if (!leg) return [];
+      // a leg is worth storing once its channel_create went out to an account
+      if (!leg || !leg.created || typeof leg.accountId !== 'string') return [];
+      this.stored.add(id);
       const { seenAt: _seen, bridgedWith, ...rest } = leg;
       const record: LegRecord = { ...rest, bridgedWith: [...bridgedWith] };
       return [{ id, state: JSON.stringify(record) }];
@@ -194,12 +291,23 @@ export class CallTracker {
   /** takes back the open legs of a previous run */
   restore(stored: { id: string; state: string }[]): void {
     for (const s of stored) {
+      let r: unknown;
       try {
-        const r = JSON.parse(s.state) as LegRecord;
-        this.legs.set(s.id, { ...r, bridgedWith: new Set(r.bridgedWith), seenAt: 0 });
+        r = JSON.parse(s.state);
       } catch {
-        this.ended.add(s.id); // unreadable: forget it
+        r = undefined;
       }
+      const chan = isObject(r) ? readChannel(r.chan) : 'unreadable';
+      // unreadable, or of no account (an older callhook stored those): forget it
+      if (!isObject(r) || typeof chan === 'string' || r.accountId === null) {
+        this.ended.add(s.id);
+        continue;
+      }
+      const record = r as unknown as LegRecord;
+      const bridged = Array.isArray(record.bridgedWith) ? record.bridgedWith.filter((x) => typeof x === 'string') : [];
+      this.legs.set(s.id, { ...record, id: s.id, chan, bridgedWith: new Set(bridged), seenAt: 0 });
+      this.stored.add(s.id);
+      if (!record.created) this.pending.add(s.id);
     }
   }
 
@@ -208,14 +316,21 @@ export class CallTracker {
    * reconciled), live channels never seen get their channel_create (and channel_answer if
    * up). Legs seen after `since` are left alone: their events raced the channel list.
    */
-  reconcile(channels: AriChannel[], since: number, now: number, asteriskId = ''): CallEvent[] {
+  reconcile(channels: AriChannel[], since: number, now: number, asteriskId = '', alsoLive: Iterable<string> = []): CallEvent[] {
     const out: CallEvent[] = [];
-    const live = new Set(channels.map((c) => c.id));
+    const live = new Set(alsoLive);
+    const valid: AriChannel[] = [];
+    for (const c of Array.isArray(channels) ? (channels as unknown[]) : []) {
+      if (isObject(c) && typeof c.id === 'string') live.add(c.id);
+      const ch = readChannel(c);
+      if (typeof ch !== 'string') valid.push(ch);
+    }
     for (const leg of [...this.legs.values()]) {
       if (!live.has(leg.id) && leg.seenAt < since) this.vanish(leg, now, out);
     }
-    for (const ch of channels) {
-      if (this.legs.has(ch.id)) continue;
+    for (const ch of valid) {
+      // a channel whose ChannelDestroyed came in while the list was on its way is over
+      if (this.legs.has(ch.id) || this.gone.has(ch.id) || !isCallLeg(ch)) continue;
       const ev: AriEvent = { type: 'ChannelReconciled', asterisk_id: asteriskId, channel: ch };
       const leg = this.adopt(ev, ch, now);
       this.ensureCreate(leg, ev, now, out, true);
@@ -261,13 +376,17 @@ export class CallTracker {
   private onDial(ev: AriEvent, ts: number, out: CallEvent[]): void {
     const peerSnap = ev.peer;
     if (!peerSnap) return;
-    const peer = this.legs.get(peerSnap.id) ?? this.adopt(ev, peerSnap, ts);
-    peer.chan = peerSnap;
-    peer.seenAt = Date.now();
-    this.dirty.add(peer.id);
+    // a Dial opens no leg: the peer's ChannelCreated came before it
+    const peer = this.legs.get(peerSnap.id);
+    if (peer) {
+      peer.chan = peerSnap;
+      peer.seenAt = Date.now();
+      this.dirty.add(peer.id);
+    }
     const caller = ev.caller ? this.legs.get(ev.caller.id) : undefined;
     if (caller) this.dirty.add(caller.id);
     if (!ev.dialstatus) {
+      if (!peer) return;
       if (ev.dialstring) peer.dialstring = ev.dialstring;
       if (ev.caller) {
         peer.dialerId = ev.caller.id;
@@ -277,31 +396,36 @@ export class CallTracker {
       return;
     }
     if (ev.dialstatus === 'RINGING' || ev.dialstatus === 'PROGRESS' || ev.dialstatus === 'PROCEEDING') return;
-    peer.dialStatus = ev.dialstatus;
+    if (peer) peer.dialStatus = ev.dialstatus;
     if (caller) {
       caller.dialStatus = ev.dialstatus;
       if (ev.dialstatus === 'ANSWER') {
-        caller.otherCallId = this.callIdOf(peer);
-        peer.otherCallId = this.callIdOf(caller);
+        caller.otherCallId = peer ? this.callIdOf(peer) : peerSnap.protocol_id || peerSnap.id;
+        if (peer) peer.otherCallId = this.callIdOf(caller);
       }
     }
   }
 
   private onBridge(ev: AriEvent, ts: number, out: CallEvent[]): void {
     const members = ev.bridge?.channels ?? [];
-    if (members.length !== 2) return;
-    const [a, b] = members.map((id) => this.legs.get(id));
-    if (!a || !b) return;
-    if (ev.channel) (ev.channel.id === a.id ? a : b).chan = ev.channel;
-    for (const [leg, other] of [
-      [a, b],
-      [b, a],
-    ] as const) {
-      if (leg.bridgedWith.has(other.id)) continue;
-      leg.bridgedWith.add(other.id);
-      leg.otherCallId = this.callIdOf(other);
+    if (members.length !== 2 || members[0] === members[1]) return;
+    const legs = members.map((id) => this.legs.get(id));
+    const entering = ev.channel ? this.legs.get(ev.channel.id) : undefined;
+    if (entering && ev.channel && members.includes(entering.id)) entering.chan = ev.channel;
+    for (const i of [0, 1]) {
+      const leg = legs[i];
+      const otherId = members[1 - i]!;
+      if (!leg || leg.bridgedWith.has(otherId)) continue;
+      const other = legs[1 - i];
+      leg.bridgedWith.add(otherId);
+      // a peer callhook does not follow (of no account) is still named, as its Dial named it
+      leg.otherCallId = other
+        ? this.callIdOf(other)
+        : ev.channel?.id === otherId
+          ? ev.channel.protocol_id || otherId
+          : (leg.otherCallId ?? otherId);
       this.ensureCreate(leg, ev, ts, out, true);
-      this.emit(leg, 'channel_bridge', ev, ts, out, other.id);
+      this.emit(leg, 'channel_bridge', ev, ts, out, otherId);
     }
   }
 
@@ -326,9 +450,8 @@ export class CallTracker {
       ringingSeconds: duration - billing,
       billingSeconds: billing,
     });
-    this.legs.delete(leg.id);
-    this.dirty.delete(leg.id);
-    this.ended.add(leg.id);
+    this.noteGone(leg.id);
+    this.forget(leg);
   }
 
   /**
@@ -346,8 +469,10 @@ export class CallTracker {
         (!half || half.created));
     if (!ready) return;
     leg.created = true;
+    this.pending.delete(leg.id);
     leg.callId = leg.chan.protocol_id || leg.id;
     this.emit(leg, 'channel_create', ev, ts, out);
+    if (!leg.internal) return;
     for (const other of this.legs.values()) {
       if (other.halfOf === leg.id) this.ensureCreate(other, ev, ts, out, false);
     }
@@ -382,12 +507,16 @@ export class CallTracker {
     discriminator = '',
     hangup?: HangupView,
   ): void {
-    this.dirty.add(leg.id);
     const accountId = this.accountOf(leg);
     if (!accountId) {
-      this.dropped += 1;
+      // of no account: not followed any further, not stored
+      if (this.legs.get(leg.id) === leg) {
+        this.dropped += 1;
+        this.forget(leg);
+      }
       return;
     }
+    this.dirty.add(leg.id);
     const id = eventId(leg.createdMs, `${leg.asteriskId || ev.asterisk_id || ''}|${leg.id}|${hookEvent}|${discriminator}`);
     out.push({ hookEvent, eventId: id, timestampMs: ts, accountId, leg: this.view(leg, hangup) });
   }
@@ -412,7 +541,7 @@ export class CallTracker {
       calleeIdNumber: called.number || (inbound ? '' : dialedUser),
       fromNumber: calling.number,
       toNumber,
-      channelVars: { ...(ch.channelvars ?? {}) },
+      channelVars: plainVars(ch.channelvars),
       ...(hangup ? { hangup } : {}),
     };
   }

@@ -47,14 +47,15 @@ export class Ingest {
 
   constructor(private readonly o: IngestOptions) {}
 
-  /** Accepts one ARI event; never throws. */
+  /** Accepts one ARI event (of any shape: the tracker ignores what is none); never throws. */
   push(ev: AriEvent): void {
     this.received += 1;
     let events: CallEvent[] = [];
     try {
       events = this.o.tracker.handle(ev);
     } catch (err) {
-      this.o.logger.error({ err, type: ev.type }, 'could not follow an ARI event; skipped');
+      const type = typeof ev === 'object' && ev !== null && typeof ev.type === 'string' ? ev.type.slice(0, 100) : undefined;
+      this.o.logger.error({ err, type }, 'could not follow an ARI event; skipped');
     }
     this.enqueue(events, 1);
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CallTracker, type CallEvent } from '../../src/calls/tracker.js';
 import { AccountDirectory, type AccountEntry } from '../../src/calls/account.js';
-import type { AriEvent } from '../../src/ari/events.js';
+import type { AriChannel, AriEvent } from '../../src/ari/events.js';
 import { loadFixture } from '../helpers/fake-ari.js';
 
 const ACME: AccountEntry = { id: 'acme', realm: 'acme.example', parent_id: null, numbers: ['15550001', '15550002'], accountcodes: ['acme'] };
@@ -217,12 +217,154 @@ describe('CallTracker legs', () => {
     expect(out.at(-1)!.leg.hangup).toMatchObject({ durationSeconds: 0, ringingSeconds: 0, billingSeconds: 0 });
   });
 
-  it('adopts a leg first seen mid-call and still ends it once', () => {
+  it('a leg first seen mid-call is taken up by reconcile (not by its events) and still ends once', () => {
     const c = chan('9.5', 'PJSIP/trunk-3', 'Up', { protocol_id: 'p5', creationtime: '2026-11-24T11:59:00.000+0000' });
-    const { out, tracker } = run([ev('ChannelVarset', c, 0), ev('ChannelDestroyed', c, 1000, { cause: 16 })]);
-    expect(seq(out)).toEqual(['channel_create', 'channel_destroy']);
-    expect(out[1]!.leg.hangup).toMatchObject({ durationSeconds: 61 });
+    const { out, tracker } = run([ev('ChannelVarset', c, 0)]);
+    expect(out).toEqual([]);
     expect(tracker.openLegs).toBe(0);
+    const taken = tracker.reconcile([c as unknown as AriChannel], 0, Date.parse('2026-11-24T12:00:00.000Z'), 'x');
+    expect(seq(taken)).toEqual(['channel_create', 'channel_answer']);
+    const end = tracker.handle(ev('ChannelDestroyed', c, 1000, { cause: 16 }) as unknown as AriEvent);
+    expect(seq(end)).toEqual(['channel_destroy']);
+    expect(end[0]!.leg.hangup).toMatchObject({ durationSeconds: 61 });
+    expect(tracker.openLegs).toBe(0);
+  });
+});
+
+describe('what opens a leg', () => {
+  const chan = (id: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    name: `PJSIP/trunk-${id}`,
+    state: 'Ring',
+    protocol_id: `call-${id}`,
+    caller: { name: 'Carol', number: '4930123456' },
+    connected: { name: '', number: '' },
+    accountcode: 'acme',
+    dialplan: { context: 'from-trunk', exten: '15550001', priority: 1 },
+    channelvars: { CALLHOOK_ACCOUNT: '' },
+    ...extra,
+  });
+  const tracker = (defaultAccount?: string) => {
+    const dir = new AccountDirectory(defaultAccount);
+    dir.load([ACME]);
+    return new CallTracker(dir, { accountVariable: 'CALLHOOK_ACCOUNT' });
+  };
+
+  it('no event but ChannelCreated opens a leg or sends channel_create for an unknown channel', () => {
+    const t = tracker();
+    const c = chan('5.1');
+    const types = ['ChannelHangupRequest', 'ChannelDestroyed', 'ChannelStateChange', 'ChannelVarset', 'ChannelDialplan', 'ChannelHold', 'SomethingNew', 'ChannelEnteredBridge'];
+    const out: CallEvent[] = [];
+    for (const type of types) out.push(...t.handle({ type, channel: c, cause: 16, bridge: { id: 'b', channels: ['5.1', '5.2'] } } as unknown as AriEvent));
+    out.push(...t.handle({ type: 'Dial', caller: c, peer: chan('5.2', { state: 'Down' }), dialstatus: '' } as unknown as AriEvent));
+    out.push(...t.handle({ type: 'Dial', caller: c, peer: chan('5.2', { state: 'Up' }), dialstatus: 'ANSWER' } as unknown as AriEvent));
+    expect(out).toEqual([]);
+    expect(t.openLegs).toBe(0);
+    expect(t.takeChanges()).toEqual({ upserts: [], deletes: [] });
+  });
+
+  it('20 000 ChannelCreated of no account cost nothing: no leg kept, nothing to store', () => {
+    const t = tracker();
+    for (let i = 0; i < 20_000; i++) {
+      const out = t.handle({ type: 'ChannelCreated', asterisk_id: 'x', channel: chan(`6.${i}`, { accountcode: 'nobody', dialplan: { exten: '999' }, protocol_id: '' }) } as unknown as AriEvent);
+      expect(out).toEqual([]);
+    }
+    expect(t.openLegs).toBe(0);
+    expect(t.takeChanges()).toEqual({ upserts: [], deletes: [] });
+    expect(t.dropped).toBe(20_000);
+  });
+
+  it('a dialed leg of no account is forgotten once its snapshot is complete; its events after that cost nothing', () => {
+    const t = tracker();
+    const d = chan('6.9', { state: 'Down', name: 'PJSIP/bob-1', accountcode: '', dialplan: { context: 'x', exten: 's', app_name: 'AppDial' } });
+    t.handle({ type: 'ChannelCreated', channel: d } as unknown as AriEvent);
+    expect(t.openLegs).toBe(1);
+    expect(t.takeChanges().upserts).toEqual([]); // a leg is stored once its channel_create went out
+    // its Dial comes from a caller callhook does not follow: the snapshot is complete, of no account
+    expect(t.handle({ type: 'Dial', caller: chan('6.8'), peer: d, dialstatus: '', dialstring: 'bob' } as unknown as AriEvent)).toEqual([]);
+    expect(t.openLegs).toBe(0);
+    expect(t.dropped).toBe(1);
+    expect(t.handle({ type: 'ChannelStateChange', channel: { ...d, state: 'Ringing' } } as unknown as AriEvent)).toEqual([]);
+    expect(t.handle({ type: 'ChannelDestroyed', channel: d, cause: 16 } as unknown as AriEvent)).toEqual([]);
+    expect(t.takeChanges()).toEqual({ upserts: [], deletes: [] });
+  });
+
+  it('keeps at most maxPendingLegs legs waiting for their channel_create', () => {
+    const dir = new AccountDirectory();
+    dir.load([ACME]);
+    const t = new CallTracker(dir, { accountVariable: 'CALLHOOK_ACCOUNT', maxPendingLegs: 100 });
+    for (let i = 0; i < 1000; i++) t.handle({ type: 'ChannelCreated', channel: chan(`7.${i}`, { state: 'Down' }) } as unknown as AriEvent);
+    expect(t.openLegs).toBe(100);
+    // the newest are kept
+    const out = t.handle({ type: 'ChannelStateChange', channel: chan('7.999', { state: 'Ringing' }) } as unknown as AriEvent);
+    expect(seq(out)).toEqual(['channel_create']);
+  });
+
+  it('reconcile skips malformed channels and never takes up a channel Asterisk reported destroyed meanwhile', () => {
+    const t = tracker();
+    const c = chan('8.1');
+    t.handle({ type: 'ChannelCreated', channel: c } as unknown as AriEvent);
+    t.handle({ type: 'ChannelDestroyed', channel: c, cause: 16 } as unknown as AriEvent);
+    // a channel list asked for before the destroy came in, answered after it
+    const out = t.reconcile([c, null, { id: 3 }, chan('8.2', { caller: null })] as unknown as AriChannel[], 0, Date.now());
+    expect(out).toEqual([]);
+    expect(t.openLegs).toBe(0);
+  });
+
+  it('never makes a leg of the Message/ast_msg_queue channel', () => {
+    const t = tracker('acme');
+    const m = chan('9.9', { name: 'Message/ast_msg_queue', state: 'Up', protocol_id: '' });
+    expect(t.handle({ type: 'ChannelCreated', channel: m } as unknown as AriEvent)).toEqual([]);
+    expect(t.handle({ type: 'ChannelDialplan', channel: m } as unknown as AriEvent)).toEqual([]);
+    expect(t.reconcile([m as unknown as AriChannel], Date.now() + 1, Date.now())).toEqual([]);
+    expect(t.openLegs).toBe(0);
+  });
+});
+
+describe('CallTracker on values of the wrong type', () => {
+  const tracker = () => {
+    const dir = new AccountDirectory();
+    dir.load([ACME]);
+    return new CallTracker(dir, { accountVariable: 'CALLHOOK_ACCOUNT' });
+  };
+  const bad = () =>
+    JSON.parse(
+      '{"id":"4.1","name":"PJSIP/trunk-4","state":"Ring","protocol_id":"p41","accountcode":"acme",' +
+        '"caller":{"name":null,"number":[1]},"connected":{"name":false,"number":{"n":1}},' +
+        '"dialplan":{"context":"c","exten":["15550001"],"priority":"x"},"creationtime":12,' +
+        '"channelvars":{"__proto__":{"polluted":"yes"},"constructor":"x","prototype":"y","CALLHOOK_ACCOUNT":["acme"],"OK":"fine"}}',
+    ) as Record<string, unknown>;
+
+  it('gives legs with strings where strings belong and no __proto__/constructor/prototype keys', () => {
+    const t = tracker();
+    const ch = bad();
+    const out = [
+      ...t.handle({ type: 'ChannelCreated', channel: ch, asterisk_id: ['x'] } as unknown as AriEvent),
+      ...t.handle({ type: 'ChannelStateChange', channel: { ...ch, state: 'Up' }, timestamp: 5 } as unknown as AriEvent),
+      ...t.handle({ type: 'ChannelDestroyed', channel: ch, cause: '16', tech_cause: { x: 1 } } as unknown as AriEvent),
+    ];
+    expect(seq(out)).toEqual(['channel_create', 'channel_destroy']); // the state change had a bad timestamp
+    for (const e of out) {
+      const leg = e.leg;
+      for (const k of ['callerIdName', 'callerIdNumber', 'calleeIdName', 'calleeIdNumber', 'fromNumber', 'toNumber', 'callId', 'channelId'] as const) {
+        expect(typeof leg[k]).toBe('string');
+      }
+      expect(leg.callerIdNumber).toBe('');
+      expect(leg.toNumber).toBe('');
+      expect(Object.keys(leg.channelVars)).toEqual(['OK']);
+      expect(Object.getOwnPropertyNames(leg.channelVars)).toEqual(['OK']);
+      expect(typeof e.timestampMs).toBe('number');
+      expect(Number.isFinite(e.timestampMs)).toBe(true);
+    }
+    expect(out[1]!.leg.hangup).toMatchObject({ cause: 'ORIGINATOR_CANCEL' });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('never throws on junk and opens nothing with it', () => {
+    const t = tracker();
+    const junk: unknown[] = [null, undefined, 0, 'ChannelCreated', [], [{ type: 'ChannelCreated' }], { type: 5 }, { type: 'ChannelCreated' }, { type: 'ChannelCreated', channel: null }, { type: 'ChannelCreated', channel: { id: '1' } }, { type: 'ChannelCreated', channel: { id: 1, name: 'x', state: 'Ring', caller: {}, connected: {} } }, { type: 'Dial', peer: 'x' }, { type: 'ChannelEnteredBridge', bridge: { channels: 'ab' } }, JSON.parse('{"__proto__":{"type":"ChannelCreated"}}')];
+    for (const j of junk) expect(t.handle(j as AriEvent)).toEqual([]);
+    expect(t.openLegs).toBe(0);
   });
 });
 

@@ -101,4 +101,13 @@ describe('Ingest when a write or an event fails', () => {
     expect(logged.at(-1)).toMatchObject({ msg: 'could not store call events before stopping; they are lost', event_ids: expect.any(Array) });
     expect((logged.at(-1)!.event_ids as string[]).length).toBe(3);
   });
+
+  it('never throws on an ARI event that is not an object', async () => {
+    const store = flakyStore(0);
+    const { ingest } = ingestWith(store);
+    for (const junk of [null, undefined, 5, 'x', [], { type: null }]) expect(() => ingest.push(junk as unknown as AriEvent)).not.toThrow();
+    await ingest.drain();
+    expect(ingest.received).toBe(6);
+    expect(store.written.flatMap((w) => w.events)).toEqual([]);
+  });
 });

@@ -69,7 +69,42 @@ describe('buildPayload', () => {
   });
 });
 
+describe('buildPayload on a leg with values of the wrong type', () => {
+  const bad = JSON.parse(
+    '{"channelId":"c1","callId":["x"],"otherLegCallId":7,"direction":"inbound","isInternal":"yes",' +
+      '"callerIdName":null,"callerIdNumber":[1],"calleeIdName":{"a":1},"calleeIdNumber":201,"fromNumber":null,"toNumber":["15550001"],' +
+      '"channelVars":{"__proto__":{"polluted":"yes"},"constructor":"c","prototype":"p","A":"a","B":5,"C":{"x":1},"D":null}}',
+  );
+  const p = buildPayload({ ...event, hookEvent: 'channel_create', leg: bad }, 'acme.example');
+
+  it('has strings where strings belong and booleans where booleans belong', () => {
+    for (const k of ['call_id', 'channel_id', 'caller_id_name', 'caller_id_number', 'callee_id_name', 'callee_id_number', 'from', 'to', 'request', 'account_id', 'event_id', 'hook_event', 'call_direction']) {
+      expect(typeof p[k], k).toBe('string');
+    }
+    expect(p).toMatchObject({ call_id: '', caller_id_number: '', callee_id_number: '201', from: '', to: '', is_internal_leg: false });
+    expect(p).not.toHaveProperty('other_leg_call_id');
+    expect(typeof p.timestamp).toBe('number');
+  });
+
+  it('custom_channel_vars is an object of strings without __proto__/constructor/prototype', () => {
+    const vars = p.custom_channel_vars as Record<string, unknown>;
+    expect(Object.getOwnPropertyNames(vars)).toEqual(['A', 'B']);
+    expect(vars).toEqual({ A: 'a', B: '5' });
+    expect(JSON.stringify(p)).not.toMatch(/__proto__|constructor|prototype|polluted/);
+  });
+});
+
 describe('withCustomData', () => {
+  it('never merges __proto__/constructor/prototype keys', () => {
+    const custom = JSON.parse('{"__proto__":{"polluted":"yes"},"constructor":"x","prototype":"y","crm":"1"}');
+    const p = withCustomData(buildPayload(event, 'r'), custom);
+    expect(p.crm).toBe('1');
+    expect(Object.getOwnPropertyNames(p)).not.toContain('__proto__');
+    expect(Object.getOwnPropertyNames(p)).not.toContain('constructor');
+    expect(Object.getOwnPropertyNames(p)).not.toContain('prototype');
+    expect(JSON.stringify(p)).not.toContain('polluted');
+  });
+
   it('overrides event keys, as the WIRECLOUD example says', () => {
     const p = withCustomData(buildPayload(event, 'r'), { account_id: 'my_crm_account_id', screen_pop: true });
     expect(p.account_id).toBe('my_crm_account_id');
