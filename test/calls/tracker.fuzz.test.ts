@@ -1,6 +1,6 @@
 /**
  * Property-based tests of the CallTracker (fast-check, fixed seed): random ARI event sequences
- * made of the real recorded calls (test/fixtures and shared/ari-recordings), interleaved,
+ * made of the real recorded calls (test/fixtures and test/fixtures/recorded, copied from shared/ari-recordings), interleaved,
  * with events dropped, duplicated, moved and their fields mutated to values of any type, junk
  * objects in between, reconciles with channel lists that raced the stream, and restarts from
  * what the tracker stored. Whatever comes:
@@ -42,7 +42,7 @@ function loadDir(dir: URL): { name: string; events: Json[] }[] {
     }));
 }
 
-const RECORDINGS = [...loadDir(new URL('../fixtures/', import.meta.url)), ...loadDir(new URL('../../../shared/ari-recordings/', import.meta.url))];
+const RECORDINGS = [...loadDir(new URL('../fixtures/', import.meta.url)), ...loadDir(new URL('../fixtures/recorded/', import.meta.url))];
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const channelIdOf = (e: unknown): string | undefined => (isObject(e) && isObject(e.channel) && typeof e.channel.id === 'string' ? e.channel.id : undefined);
