@@ -88,6 +88,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
     connectTimeoutMs: config.delivery.connectTimeoutMs,
     timeoutMs: config.delivery.timeoutMs,
     allowTargets: config.allowTargets,
+    refusePrivateTargets: config.refusePrivateTargets,
     connections: config.delivery.perHookConcurrency,
   });
   const dispatcher = new Dispatcher({
@@ -148,6 +149,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
     limits: config.api,
     onWebhooksChanged: () => dispatcher.wake(),
     sendTest: (hook, payload) => dispatcher.sendTest(hook, payload),
+    checkTarget: (uri) => sender.guard.checkUrl(uri),
     defaultRealm,
     secretGraceMs: config.delivery.secretGraceHours * 3_600_000,
     routes: has('api'),

@@ -3,12 +3,11 @@
  * batches of [id, request, headers, signing], answers with batches of [id, result].
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { TargetGuard } from './guard.js';
 import { HttpSender, type HttpResult } from './http.js';
-import type { SendJob, ThreadSenderOptions } from './thread-sender.js';
+import { guardOf, type SendJob, type ThreadSenderOptions } from './thread-sender.js';
 
 const o = workerData as ThreadSenderOptions;
-const sender = new HttpSender({ ...o, guard: new TargetGuard(o.allowTargets) });
+const sender = new HttpSender({ ...o, guard: guardOf(o) });
 let done: [number, HttpResult][] = [];
 
 function answer(): void {

@@ -17,6 +17,13 @@ export interface ThreadSenderOptions {
   connections: number;
   /** CIDRs the target guard lets through (CALLHOOK_ALLOW_TARGETS) */
   allowTargets: string[];
+  /** refuse private ranges too (CALLHOOK_REFUSE_PRIVATE_TARGETS) */
+  refusePrivateTargets?: boolean;
+}
+
+/** the target guard these options describe (the same in this thread and the sending one) */
+export function guardOf(o: Pick<ThreadSenderOptions, 'allowTargets' | 'refusePrivateTargets'>): TargetGuard {
+  return new TargetGuard(o.allowTargets, { refusePrivate: o.refusePrivateTargets ?? false });
 }
 
 export type SendJob = [id: number, req: EncodedRequest, headers: Record<string, string>, sign: Signing | undefined];
@@ -27,9 +34,14 @@ export class ThreadSender implements Sender {
   private readonly waiting = new Map<number, (res: HttpResult) => void>();
   private queue: SendJob[] = [];
   private closing = false;
+  /**
+   * the guard the sending thread applies at connect time, built here too: a bad allow-list
+   * stops the start here, not in the thread, and the API checks targets at create/edit with it
+   */
+  readonly guard: TargetGuard;
 
   constructor(private readonly o: ThreadSenderOptions) {
-    new TargetGuard(o.allowTargets); // a bad allow-list stops the start here, not in the thread
+    this.guard = guardOf(o);
     this.worker = this.start();
   }
 

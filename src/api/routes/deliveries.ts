@@ -83,8 +83,10 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: Ctx): Promise<vo
     const hook = await hookOf(req);
     if (!ctx.deps.sendTest) throw new AppError('internal', 'delivery is not running in this process');
     const realm = ctx.deps.accounts.get(hook.account_id)?.realm || ctx.deps.defaultRealm || 'callhook.local';
+    // within limits: over them sendTest throws a rate_limited AppError (429 with Retry-After)
     const attempt = await ctx.deps.sendTest(hook, samplePayload(hook.hook, hook.account_id, realm));
-    const { id: _none, ...shown } = publicAttempt({ ...attempt, id: 0 });
+    // the receiver's answer body is not shown (nor stored): status code, timing and result only
+    const { id: _none, ...shown } = publicAttempt({ ...attempt, response_body: '', id: 0 });
     return ok(reply, shown);
   });
 }

@@ -1,6 +1,6 @@
 /** Webhooks (WIRECLOUD paths), their attempts, and the list of available hook types. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../../errors.js';
+import { AppError, type FieldErrors } from '../../errors.js';
 import { HOOK_TYPES, newSecret, newWebhook, publicWebhook, validateWebhook, type Webhook, type WebhookInput } from '../../hooks/model.js';
 import { fromGregorianSeconds, GREGORIAN_OFFSET, toGregorianSeconds } from '../../events/gregorian.js';
 import type { Attempt } from '../../store/store.js';
@@ -59,6 +59,18 @@ export async function webhookRoutes(app: FastifyInstance, ctx: Ctx): Promise<voi
     return hook;
   };
   const changed = () => ctx.deps.onWebhooksChanged?.();
+  /** the target guard on the URLs a create/edit sets (uri, failover_uri): a 400 naming each refused one */
+  const checkTargets = async (fields: { uri?: string; failover_uri?: string | null }) => {
+    const check = ctx.deps.checkTarget;
+    if (!check) return;
+    const errors: FieldErrors = {};
+    for (const field of ['uri', 'failover_uri'] as const) {
+      const uri = fields[field];
+      const why = typeof uri === 'string' ? await check(uri) : undefined;
+      if (why) errors[field] = { forbidden: { message: why } };
+    }
+    if (Object.keys(errors).length > 0) throw new AppError('invalid', 'invalid data', { fields: errors });
+  };
   /** webhooks as the API shows them, each with its pending deliveries */
   const shown = async (hooks: Webhook[]) => {
     const pending = await store.pendingByWebhook(hooks.map((h) => h.id));
@@ -93,6 +105,7 @@ export async function webhookRoutes(app: FastifyInstance, ctx: Ctx): Promise<voi
   app.put<{ Params: Params }>(base, async (req, reply) => {
     await ctx.auth.account(req, req.params.account_id);
     const input = validateWebhook(dataOf(req.body), 'create') as WebhookInput;
+    await checkTargets(input);
     const hook = newWebhook(req.params.account_id, input, Date.now());
     await store.createWebhook(hook);
     // the signing secret is shown here, on rotate and by GET …/secret
@@ -137,6 +150,7 @@ export async function webhookRoutes(app: FastifyInstance, ctx: Ctx): Promise<voi
     await ctx.auth.account(req, req.params.account_id);
     const existing = await find(req.params);
     const changes = validateWebhook(dataOf(req.body), mode);
+    await checkTargets(changes);
     const hook: Webhook = { ...existing, ...changes, updated: Date.now() };
     // enabled, or disabled by the client itself: no reason, and it stops collecting events
     if (hook.enabled || changes.enabled === false) hook.disabled_reason = null;
