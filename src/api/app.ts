@@ -12,6 +12,7 @@ import type { Webhook } from '../hooks/model.js';
 import type { Payload } from '../events/payload.js';
 import type { AccountDirectory } from '../calls/account.js';
 import { Auth, hashToken } from './auth.js';
+import { OpaqueIds } from './opaque.js';
 import { DEFAULT_LIMITS, limitedServer, type ConnectionLimits } from './connections.js';
 import { accountRoutes } from './routes/accounts.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -46,6 +47,8 @@ export interface ApiDeps {
 
 export interface Ctx {
   deps: ApiDeps;
+  /** attempt ids and page keys as the API shows them (opaque.ts) */
+  ids: OpaqueIds;
   auth: Auth;
   reloadAccounts: () => Promise<void>;
 }
@@ -118,6 +121,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const reloadAccounts = async () => deps.accounts.load(await deps.store.listAccounts());
   const ctx: Ctx = {
     deps,
+    ids: new OpaqueIds(deps.adminToken),
     auth: new Auth(deps.store, deps.accounts, hashToken(deps.adminToken), reloadAccounts, deps.limits?.authFailuresPerMinute),
     reloadAccounts,
   };

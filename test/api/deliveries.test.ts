@@ -153,3 +153,28 @@ describe('deliveries API', () => {
     expect(attempts[0]).toMatchObject({ reason: 'test: HTTP 200' });
   });
 });
+
+describe('ids and page keys', () => {
+  beforeEach(() => start('0'));
+  it('reveal nothing across accounts: attempt ids and page keys are opaque, and another account cannot use them', async () => {
+    const h = await hook({ uri: receiver.url('/crm') });
+    ari.send(...loadFixture('dial_answered.jsonl'));
+    await receiver.waitFor(8);
+    await until(async () => (await run.api('GET', `${base}/${h.id}/attempts`, token)).json.data.length === 8);
+    const page = (await run.api('GET', `${base}/${h.id}/attempts?page_size=3`, token)).json;
+    for (const a of page.data) expect(a.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(page.next_start_key).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    const next = (await run.api('GET', `${base}/${h.id}/attempts?page_size=3&start_key=${page.next_start_key}`, token)).json;
+    expect(next.data).toHaveLength(3);
+    expect(new Set([...page.data, ...next.data].map((a: { id: string }) => a.id)).size).toBe(6);
+    const dpage = (await run.api('GET', `${base}/${h.id}/deliveries?page_size=2`, token)).json;
+    expect(dpage.next_start_key).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect((await run.api('GET', `${base}/${h.id}/deliveries?page_size=2&start_key=${dpage.next_start_key}`, token)).json.data).toHaveLength(2);
+    // another account's page key, or a plain counter, is refused
+    const other = (await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'globex', name: 'Globex' } })).json.data.auth_token;
+    const g = (await run.api('PUT', '/api/v1/accounts/globex/webhooks', other, { data: { uri: receiver.url('/g'), hook: 'all' } })).json.data;
+    for (const key of [page.next_start_key, '12']) {
+      expect((await run.api('GET', `/api/v1/accounts/globex/webhooks/${g.id}/attempts?start_key=${key}`, other)).status).toBe(400);
+    }
+  });
+});

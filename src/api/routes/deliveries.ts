@@ -6,7 +6,7 @@ import { samplePayload } from '../../hooks/sample.js';
 import type { Delivery, DeliveryStatus } from '../../store/store.js';
 import type { Webhook } from '../../hooks/model.js';
 import { dataOf, ok, type Ctx } from '../app.js';
-import { intParam, publicAttempt, timeParam } from './webhooks.js';
+import { intParam, nextPageKey, pageKey, publicAttempt, timeParam } from './webhooks.js';
 
 interface Params {
   account_id: string;
@@ -49,12 +49,11 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: Ctx): Promise<vo
     if (status !== undefined && !STATUSES.includes(status)) {
       throw AppError.invalidField('status', 'enum', `Value must be one of ${STATUSES.join(', ')}`);
     }
-    const startKey = req.query.start_key;
-    if (startKey !== undefined && !/^\d+$/.test(startKey)) throw AppError.invalidField('start_key', 'type', 'Value must be a start_key from a previous page');
-    const page = await store.listDeliveries({ webhook_id: hook.id, status, limit: intParam(req.query, 'page_size', 1, 1000, 50)!, start_key: startKey });
+    const start_key = pageKey(ctx, hook.account_id, req.query.start_key);
+    const page = await store.listDeliveries({ webhook_id: hook.id, status, limit: intParam(req.query, 'page_size', 1, 1000, 50)!, start_key });
     return ok(reply, page.items.map(publicDelivery), {
       page_size: page.items.length,
-      ...(page.next_start_key ? { next_start_key: page.next_start_key } : {}),
+      ...nextPageKey(ctx, hook.account_id, page.next_start_key),
     });
   });
 
@@ -86,7 +85,7 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: Ctx): Promise<vo
     // within limits: over them sendTest throws a rate_limited AppError (429 with Retry-After)
     const attempt = await ctx.deps.sendTest(hook, samplePayload(hook.hook, hook.account_id, realm));
     // the receiver's answer body is not shown (nor stored): status code, timing and result only
-    const { id: _none, ...shown } = publicAttempt({ ...attempt, response_body: '', id: 0 });
+    const { id: _none, ...shown } = publicAttempt({ ...attempt, response_body: '', id: 0 }, ctx.ids);
     return ok(reply, shown);
   });
 }

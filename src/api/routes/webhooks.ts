@@ -5,6 +5,7 @@ import { HOOK_TYPES, newSecret, newWebhook, publicWebhook, validateWebhook, type
 import { fromGregorianSeconds, GREGORIAN_OFFSET, toGregorianSeconds } from '../../events/gregorian.js';
 import type { Attempt } from '../../store/store.js';
 import { dataOf, ok, type Ctx } from '../app.js';
+import type { OpaqueIds } from '../opaque.js';
 
 interface Params {
   account_id: string;
@@ -28,9 +29,22 @@ export function timeParam(q: Query, name: string): number | undefined {
   return s >= GREGORIAN_OFFSET ? fromGregorianSeconds(s) : s * 1000;
 }
 
-export function publicAttempt(a: Attempt): Record<string, unknown> {
+/** a page key of the API from a store's numeric one: opaque, and only good for this account */
+export function pageKey(ctx: Ctx, accountId: string, text: string | undefined): string | undefined {
+  if (text === undefined || text === '') return undefined;
+  const n = ctx.ids.decode(accountId, text);
+  if (n === undefined) throw AppError.invalidField('start_key', 'type', 'Value must be a start_key from a previous page');
+  return String(n);
+}
+
+export function nextPageKey(ctx: Ctx, accountId: string, key: string | undefined): { next_start_key?: string } {
+  return key === undefined ? {} : { next_start_key: ctx.ids.encode(accountId, Number(key)) };
+}
+
+/** an attempt as the API shows it: its id opaque (the store's is one counter for every account) */
+export function publicAttempt(a: Attempt, ids: OpaqueIds): Record<string, unknown> {
   return {
-    id: String(a.id),
+    id: ids.encode(a.account_id, a.id),
     hook_id: a.webhook_id,
     delivery_id: a.delivery_id,
     event_id: a.event_id,
@@ -179,19 +193,18 @@ export async function webhookRoutes(app: FastifyInstance, ctx: Ctx): Promise<voi
     if (webhookId) await find(req.params);
     const limit = intParam(req.query, 'page_size', 1, 1000, 50)!;
     const startKey = req.query.start_key;
-    if (startKey !== undefined && !/^\d+$/.test(startKey)) throw AppError.invalidField('start_key', 'type', 'Value must be a start_key from a previous page');
     const page = await store.listAttempts({
       account_id: req.params.account_id,
       webhook_id: webhookId,
       created_from: timeParam(req.query, 'created_from'),
       created_to: timeParam(req.query, 'created_to'),
       limit,
-      start_key: startKey,
+      start_key: pageKey(ctx, req.params.account_id, startKey),
     });
-    return ok(reply, page.items.map(publicAttempt), {
+    return ok(reply, page.items.map((a) => publicAttempt(a, ctx.ids)), {
       page_size: page.items.length,
       ...(startKey ? { start_key: startKey } : {}),
-      ...(page.next_start_key ? { next_start_key: page.next_start_key } : {}),
+      ...nextPageKey(ctx, req.params.account_id, page.next_start_key),
     });
   }
 }
