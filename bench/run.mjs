@@ -9,10 +9,9 @@ import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { Agent, request } from 'undici';
 import { startFakeAri, prepareCalls, legOf, triggerFrame, ARI_EVENTS_PER_CALL, CALL_EVENTS_PER_CALL } from './ari.mjs';
-import { outageDrain, fairShare, summaryRows } from './scenarios.mjs';
+import { outageDrain, fairShare, summaryRows, freePort } from './scenarios.mjs';
 
 const quick = process.argv.includes('--quick');
 const P = quick
@@ -23,13 +22,6 @@ const ADMIN = 'bench-admin-token-0123456789abcdef';
 const here = new URL('.', import.meta.url).pathname;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort() {
-  const s = createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function rss(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

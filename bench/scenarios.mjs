@@ -35,7 +35,7 @@ export const SCENARIOS = {
   },
 };
 
-async function freePort() {
+export async function freePort() {
   const s = createServer();
   await new Promise((r) => s.listen(0, '127.0.0.1', r));
   const port = s.address().port;

@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeAri } from './helpers/fake-ari.js';
-import { Receiver } from './helpers/receiver.js';
+import { Receiver, type Received } from './helpers/receiver.js';
 import { freePort } from './helpers/net.js';
 import { expectedEvents, manyCalls } from './helpers/calls.js';
 import { ADMIN, runDaemon, type Running } from './helpers/daemon.js';
@@ -178,6 +178,21 @@ describe('graceful shutdown', () => {
   }, 30_000);
 });
 
+const LEG_ORDER = ['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy'];
+
+/** each leg's hook_events in the order of their first receipt (repeats of an event left out) */
+function firstReceiptsPerLeg(requests: Received[]): Map<string, string[]> {
+  const firsts = new Map<string, string[]>();
+  const seen = new Set<string>();
+  for (const r of requests) {
+    const p = JSON.parse(r.body) as { event_id: string; channel_id: string; hook_event: string };
+    if (seen.has(p.event_id)) continue;
+    seen.add(p.event_id);
+    firsts.set(p.channel_id, [...(firsts.get(p.channel_id) ?? []), p.hook_event]);
+  }
+  return firsts;
+}
+
 describe('receiver outage', () => {
   let run: Running;
   it('connection refused, then 503, then up: everything arrives and each leg stays in order', async () => {
@@ -208,17 +223,9 @@ describe('receiver outage', () => {
     }
     expect(receiver.requests.some((r) => r.at < upAt)).toBe(true);
     // per leg, the first successful receipt of each event comes in event order
-    const order = ['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy'];
-    const firsts = new Map<string, string[]>();
-    const done = new Set<string>();
-    for (const r of ok()) {
-      const p = JSON.parse(r.body) as { event_id: string; channel_id: string; hook_event: string };
-      if (done.has(p.event_id)) continue;
-      done.add(p.event_id);
-      firsts.set(p.channel_id, [...(firsts.get(p.channel_id) ?? []), p.hook_event]);
-    }
+    const firsts = firstReceiptsPerLeg(ok());
     expect(firsts.size).toBe(20);
-    for (const seq of firsts.values()) expect(seq).toEqual(order);
+    for (const seq of firsts.values()) expect(seq).toEqual(LEG_ORDER);
   }, 60_000);
 });
 
@@ -257,17 +264,9 @@ describe('a receiver that goes away and comes back, with the defaults', () => {
     // while it was failing only probes went out: a handful of requests, not hundreds
     const tries = receiver.requests.filter((r) => r.at < downUntil).length;
     expect(tries).toBeLessThan(40);
-    const order = ['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy'];
-    const firsts = new Map<string, string[]>();
-    const seen = new Set<string>();
-    for (const r of ok()) {
-      const p = JSON.parse(r.body) as { event_id: string; channel_id: string; hook_event: string };
-      if (seen.has(p.event_id)) continue;
-      seen.add(p.event_id);
-      firsts.set(p.channel_id, [...(firsts.get(p.channel_id) ?? []), p.hook_event]);
-    }
+    const firsts = firstReceiptsPerLeg(ok());
     expect(firsts.size).toBe(80);
-    for (const seq of firsts.values()) expect(seq).toEqual(order);
+    for (const seq of firsts.values()) expect(seq).toEqual(LEG_ORDER);
     const after = (await callhook.api('GET', `/accounts/acme/webhooks/${hook.id}`, token)).data as unknown as Record<string, unknown>;
     expect(after).toMatchObject({ enabled: true, health: 'healthy', failing_since: null, pending: 0, last_error: 'HTTP 503' });
   }, 200_000);
