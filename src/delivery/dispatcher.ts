@@ -131,7 +131,7 @@ class Buckets {
 const CLAIM_PAUSE_MS = 5;
 
 /** which state a health change must find to be saved: a transition is made once, by one try */
-const FROM: Record<Transition, HealthState> = { failing: 'healthy', recovered: 'failing', disabled: 'failing' };
+const FROM: Record<Exclude<Transition, 'disabled'>, HealthState> = { failing: 'healthy', recovered: 'failing' };
 
 interface Settled {
   attempt: AttemptInput;

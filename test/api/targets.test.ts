@@ -9,7 +9,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { AccountDirectory } from '../../src/calls/account.js';
