@@ -79,7 +79,7 @@ const store = databaseUrl ? 'postgresql' : 'sqlite';
 // the circuit breaker's probe timing: callhook's defaults unless the bench's environment sets
 // them (e.g. CALLHOOK_PROBE_MAX_MS=5000 npm run bench -- --quick); callhook ignores unknown ones
 const probeEnv = Object.fromEntries(['CALLHOOK_PROBE_BASE_MS', 'CALLHOOK_PROBE_MAX_MS'].filter((k) => process.env[k]).map((k) => [k, process.env[k]]));
-// the flags of `npm start` and the callhook command (a small young generation: see README)
+// the flags of `npm start` and the callhook command (a small young generation: see bench/README.md)
 const callhook = spawn(process.execPath, ['--max-semi-space-size=4', ...profile, join(here, '../dist/cli.js')], {
   env: {
     PATH: process.env.PATH,

@@ -7,7 +7,7 @@ import { createLogger, startDaemon } from './main.js';
 
 // the heap may grow by half over what the last full collection kept, not by V8's up to 4×: in
 // the benchmark the main thread's heap reached 70 MB with 17 MB live, and the RSS with it
-// (README, Performance). Set here, so that the installed command has it too (NODE_OPTIONS
+// (bench/README.md). Set here, so that the installed command has it too (NODE_OPTIONS
 // does not take this flag); the worker threads started later share it.
 setFlagsFromString('--heap-growing-percent=50');
 

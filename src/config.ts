@@ -71,7 +71,7 @@ const Int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: 
 const Url = Type.String({ pattern: '^https?://[^\\s]+$' });
 const Name = Type.String({ minLength: 1, pattern: '^[^\\s]+$' });
 
-/** Every setting, with its environment name: the README's configuration table mirrors this list. */
+/** Every setting, with its environment name: docs/configuration.md's table mirrors this list. */
 export const SETTINGS: Setting[] = [
   { env: 'CALLHOOK_ARI_URL', path: 'ari.url', kind: 'string', schema: Url, default: 'http://127.0.0.1:8088', doc: 'Asterisk HTTP base URL; the websocket URL is derived from it' },
   { env: 'CALLHOOK_ARI_USERNAME', path: 'ari.username', kind: 'string', schema: Type.String(), default: 'callhook', doc: 'ari.conf user' },

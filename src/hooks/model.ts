@@ -232,7 +232,7 @@ export function validateWebhook(data: unknown, mode: 'create' | 'replace' | 'pat
   if (!isObj(data)) throw new AppError('invalid', 'invalid data', { fields: { data: { type: { message: 'Request body must be {"data": {...}}', target: 'object' } } } });
   const c = new Collector();
   for (const key of Object.keys(data)) {
-    if (!KNOWN_FIELDS.has(key)) c.add(key.slice(0, 64), 'unknown', 'Unknown field: see the webhook fields in the README');
+    if (!KNOWN_FIELDS.has(key)) c.add(key.slice(0, 64), 'unknown', 'Unknown field: see the webhook fields in docs/api.md');
   }
   const out: Partial<WebhookInput> = {};
   const has = (k: string) => Object.prototype.hasOwnProperty.call(data, k) && data[k] !== undefined;

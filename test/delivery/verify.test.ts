@@ -1,7 +1,7 @@
 /**
  * How a receiver verifies callhook's Standard Webhooks signature with the `standardwebhooks`
  * package, for every format: a whole callhook (fake ARI, recorded calls) delivers to a real
- * local receiver, and each request is verified exactly as the README's snippet says.
+ * local receiver, and each request is verified exactly as the snippet of docs/security.md says.
  * `new Webhook(secret).verify(rawBody, headers)` alone throws for form-data and GET webhooks
  * (Kazoo's default format), because verify() also JSON-parses what it verified.
  */
@@ -12,7 +12,7 @@ import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { FakeAri, loadFixture } from '../helpers/fake-ari.js';
 import { ADMIN, runDaemon, type Running } from '../helpers/daemon.js';
 
-// ---- the README snippet, as a receiver writes it ------------------------------------------
+// ---- the snippet of docs/security.md, as a receiver writes it ------------------------------------------
 /**
  * Verifies a callhook request and returns its fields. `rawBody`: the body exactly as received
  * (before any JSON or form parsing). Throws WebhookVerificationError when the signature does
@@ -84,7 +84,7 @@ const FORMATS = [
 ];
 
 describe('a receiver verifies every format with standardwebhooks', () => {
-  it('json, form-data (POST and PUT) and GET webhooks, each verified as the README says', async () => {
+  it('json, form-data (POST and PUT) and GET webhooks, each verified as docs/security.md says', async () => {
     const secrets = new Map<string, string>();
     for (const { path, ...fields } of FORMATS) {
       const r = await run.api('PUT', base, token, { data: { hook: 'all', uri: rx.url(path), custom_data: { crm: 'x y&z' }, ...fields } });

@@ -22,7 +22,7 @@ const BACKSTOP_PAGES = 10_000;
 /**
  * the checkpointer looks for new commits this often. A page the writer changes again and again
  * (the last page of a table or an index) is copied once per checkpoint: every 5 ms it cost that
- * thread twice the CPU of every 50 ms (README, Performance)
+ * thread twice the CPU of every 50 ms (bench/README.md)
  */
 const CHECKPOINT_INTERVAL_MS = 50;
 /** a scan of every pending delivery: with a large backlog it takes tens of ms, so the checkpointer's thread runs it */
