@@ -84,8 +84,8 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: Ctx): Promise<vo
     const realm = ctx.deps.accounts.get(hook.account_id)?.realm || ctx.deps.defaultRealm || 'callhook.local';
     // within limits: over them sendTest throws a rate_limited AppError (429 with Retry-After)
     const attempt = await ctx.deps.sendTest(hook, samplePayload(hook.hook, hook.account_id, realm));
-    // the receiver's answer body is not shown (nor stored): status code, timing and result only
-    const { id: _none, ...shown } = publicAttempt({ ...attempt, response_body: '', id: 0 }, ctx.ids);
+    // sendTest keeps no answer body (status code, timing and result only)
+    const { id: _none, ...shown } = publicAttempt({ ...attempt, id: 0 }, ctx.ids);
     return ok(reply, shown);
   });
 }
