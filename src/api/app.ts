@@ -41,6 +41,10 @@ export interface ApiDeps {
   defaultRealm?: string;
   /** what GET /health reports besides the API itself */
   health?: () => Promise<Record<string, unknown>>;
+  /** GET /health/ready: whether this process can do its work (store writable, ARI connected with the ingest role), and why not */
+  ready?: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
+  /** GET /metrics: the Prometheus text exposition */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
   /** false: GET /health only (a process without the api role) */
   routes?: boolean;
 }
@@ -128,6 +132,18 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await ctx.reloadAccounts();
 
   app.get('/health', async (_req, reply) => reply.send({ status: 'ok', ...((await deps.health?.()) ?? {}) }));
+  app.get('/health/live', async (_req, reply) => reply.send({ status: 'ok' }));
+  app.get('/health/ready', async (_req, reply) => {
+    const r = (await deps.ready?.()) ?? { ready: true, checks: {} };
+    return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ok' : 'unavailable', checks: r.checks });
+  });
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    app.get('/metrics', async (_req, reply) => {
+      const m = await metrics();
+      return reply.type(m.contentType).send(m.body);
+    });
+  }
   if (deps.routes === false) return app;
   await app.register(
     async (api) => {
