@@ -153,6 +153,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
     defaultRealm,
     secretGraceMs: config.delivery.secretGraceHours * 3_600_000,
     routes: has('api'),
+    version: VERSION,
     health: async () => ({
       version: VERSION,
       roles: config.roles,

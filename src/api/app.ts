@@ -2,7 +2,8 @@
  * buildApp(deps): the Fastify REST API at /api/v1, not listening. Responses use Kazoo's
  * envelope {"data": …, "status": "success", "request_id": …}; errors use Kazoo's shape.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { randomBytes } from 'node:crypto';
 import sjson from 'secure-json-parse';
 import type { Logger } from 'pino';
@@ -11,7 +12,11 @@ import type { AttemptInput, Store } from '../store/store.js';
 import type { Webhook } from '../hooks/model.js';
 import type { Payload } from '../events/payload.js';
 import type { AccountDirectory } from '../calls/account.js';
-import { Auth, hashToken } from './auth.js';
+import { Auth, authHook, hashToken } from './auth.js';
+import { errorBody } from './reply.js';
+import { compileValidator } from './validation.js';
+import { docs, SHARED_SCHEMAS } from './openapi.js';
+import { healthRoutes } from './routes/health.js';
 import { OpaqueIds } from './opaque.js';
 import { DEFAULT_LIMITS, limitedServer, type ConnectionLimits } from './connections.js';
 import { accountRoutes } from './routes/accounts.js';
@@ -45,6 +50,8 @@ export interface ApiDeps {
   ready?: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
   /** GET /metrics: the Prometheus text exposition */
   metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** the version the OpenAPI document states */
+  version?: string;
   /** false: GET /health only (a process without the api role) */
   routes?: boolean;
 }
@@ -55,14 +62,6 @@ export interface Ctx {
   ids: OpaqueIds;
   auth: Auth;
   reloadAccounts: () => Promise<void>;
-}
-
-export function ok(reply: FastifyReply, data: unknown, extra: Record<string, unknown> = {}, code = 200): FastifyReply {
-  return reply.code(code).send({ data, ...extra, status: 'success', request_id: reply.request.id });
-}
-
-function errorBody(req: FastifyRequest, status: number, message: string, data: unknown = {}) {
-  return { data, error: String(status), message, status: 'error', request_id: req.id };
 }
 
 /** Fastify's own client errors (bad JSON, wrong content type, too large) → Kazoo shape. */
@@ -81,6 +80,10 @@ function clientErrorMessage(err: FastifyError): string {
   }
 }
 
+/** the API's Fastify instance, with the route types derived from the TypeBox schemas */
+export type Api = ReturnType<typeof typed>;
+const typed = (app: FastifyInstance) => app.withTypeProvider<TypeBoxTypeProvider>();
+
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
@@ -88,8 +91,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimit ?? 65536,
     serverFactory: (handler) => limitedServer(handler, deps.limits ?? DEFAULT_LIMITS),
     genReqId: () => randomBytes(16).toString('hex'),
-    ajv: { customOptions: { coerceTypes: false } },
   });
+  app.setValidatorCompiler(compileValidator);
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
 
   // JSON bodies; curl -d without -H "Content-Type: application/json" sends form encoding,
   // so that is read as JSON too
@@ -113,6 +117,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       if (err.retryAfterSec !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterSec))));
       return reply.code(err.status).send(errorBody(req, err.status, err.message, err.fields ?? {}));
     }
+    if (err.code === 'FST_ERR_VALIDATION' && err.validation) {
+      // a schema's errors come formatted by the validator compiler (validation.ts): this is only a fallback
+      return reply.code(400).send(errorBody(req, 400, 'invalid data'));
+    }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) return reply.code(status).send(errorBody(req, status, clientErrorMessage(err)));
     req.log.error({ err }, 'request failed');
@@ -131,22 +139,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   };
   await ctx.reloadAccounts();
 
-  app.get('/health', async (_req, reply) => reply.send({ status: 'ok', ...((await deps.health?.()) ?? {}) }));
-  app.get('/health/live', async (_req, reply) => reply.send({ status: 'ok' }));
-  app.get('/health/ready', async (_req, reply) => {
-    const r = (await deps.ready?.()) ?? { ready: true, checks: {} };
-    return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ok' : 'unavailable', checks: r.checks });
-  });
-  if (deps.metrics) {
-    const metrics = deps.metrics;
-    app.get('/metrics', async (_req, reply) => {
-      const m = await metrics();
-      return reply.type(m.contentType).send(m.body);
-    });
-  }
+  if (deps.routes !== false) await docs(app, deps.version ?? '0.0.0');
+  await healthRoutes(typed(app), deps);
   if (deps.routes === false) return app;
   await app.register(
-    async (api) => {
+    async (scope) => {
+      authHook(scope, ctx.auth);
+      const api = typed(scope);
       await accountRoutes(api, ctx);
       await webhookRoutes(api, ctx);
       await deliveryRoutes(api, ctx);
@@ -173,14 +172,4 @@ export function parseJsonBody(body: string): unknown {
   const err = new SyntaxError('invalid json') as SyntaxError & { statusCode: number };
   err.statusCode = 400;
   return err;
-}
-
-/** the {"data": {...}} of a request body, or a Kazoo-shaped 400 */
-export function dataOf(body: unknown): unknown {
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('data' in body)) {
-    throw new AppError('invalid', 'invalid data', {
-      fields: { data: { required: { message: 'Request body must be {"data": {...}}' } } },
-    });
-  }
-  return (body as { data: unknown }).data;
 }

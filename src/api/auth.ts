@@ -1,12 +1,24 @@
 /** API tokens: random, shown once, stored as SHA-256 hashes, compared in constant time. */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { AccountDirectory } from '../calls/account.js';
 import { WindowLimiter } from './limiter.js';
 
 export type Principal = { admin: true } | { admin: false; accountId: string };
+
+/** who may call a route: the admin token, a token of the route's :account_id (or an ancestor's, or admin), any valid token, or anyone */
+export type Access = 'admin' | 'account' | 'token' | 'public';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -84,4 +96,26 @@ export class Auth {
     }
     return p;
   }
+}
+
+/**
+ * Auth as a hook: every route declares its `config.access`, and the check runs on request,
+ * before the body is read, so an unauthenticated client never gets its body parsed.
+ */
+export function authHook(app: FastifyInstance, auth: Auth): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.access) throw new Error(`route ${String(route.method)} ${route.url} declares no access`);
+  });
+  app.addHook('onRequest', async (req) => {
+    const access = req.routeOptions.config.access;
+    if (access === 'admin') {
+      await auth.admin(req);
+      req.principal = { admin: true };
+    } else if (access === 'account') {
+      req.principal = await auth.account(req, (req.params as { account_id: string }).account_id);
+    } else if (access === 'token') {
+      req.principal = await auth.principal(req);
+    }
+  });
 }

@@ -6,8 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { AppError, type FieldErrors } from '../errors.js';
 import type { BodyFormat, HttpVerb } from '../events/encode.js';
 import type { Scalar } from '../events/payload.js';
-import { HEALTHY, shownState, type WebhookHealth } from './health.js';
-import { toGregorianSeconds } from '../events/gregorian.js';
+import { HEALTHY, type WebhookHealth } from './health.js';
 
 export const HOOK_TYPES = {
   channel_create: 'A new call leg: an endpoint called the PBX or the PBX dialed out',
@@ -70,15 +69,29 @@ export type WebhookInput = Pick<
 >;
 
 export const MAX_RETRIES = 20;
+
 /**
- * What a webhook body may hold: the writable fields, seven.io's names for them, and the
- * read-only ones a client sends back when it saves what it read (ignored).
+ * A client's webhook fields as the API's schema lets them through (src/api/schema/webhook.ts
+ * checks types, lengths, enums and unknown fields): seven.io's names and forms are still in it.
  */
-const KNOWN_FIELDS = new Set([
-  'name', 'uri', 'hook', 'http_verb', 'format', 'retries', 'enabled', 'custom_data', 'headers', 'event_filter', 'include_internal_legs',
-  'include_subaccounts', 'failover_uri', 'target_url', 'request_method',
-  'id', 'created', 'updated', 'disabled_reason', 'health', 'failing_since', 'last_error', 'pending', 'next_probe', 'secret',
-]);
+export interface ClientFields {
+  name?: string;
+  uri?: string;
+  target_url?: string;
+  hook?: HookType;
+  http_verb?: string;
+  request_method?: string;
+  format?: BodyFormat;
+  retries?: number;
+  enabled?: boolean;
+  custom_data?: Record<string, Scalar> | null;
+  headers?: Record<string, string | number> | string | null;
+  event_filter?: string | number | null;
+  include_internal_legs?: boolean;
+  include_subaccounts?: boolean;
+  failover_uri?: string | null;
+}
+
 const DEFAULTS: Omit<WebhookInput, 'uri' | 'hook' | 'name'> = {
   http_verb: 'post',
   format: 'form-data',
@@ -122,63 +135,28 @@ class Collector {
 /** no lone UTF-16 surrogate: the text can be encoded as UTF-8 and sent */
 const wellFormed = (s: string) => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function typeError(c: Collector, field: string, type: string): undefined {
-  return c.add(field, 'type', `Value did not match type(s): ${type}`, { target: type });
-}
-
-function checkUri(c: Collector, v: unknown, field = 'uri'): string | undefined {
-  if (typeof v !== 'string') return typeError(c, field, 'string');
+function checkUri(c: Collector, v: string, field: string): string | undefined {
   let url: URL;
   try {
     url = new URL(v);
   } catch {
     return c.add(field, 'format', 'Value is not a valid URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return c.add(field, 'format', 'Only http:// and https:// URLs are supported');
-  }
-  if (v.length > 2048) return c.add(field, 'maxLength', 'URL is longer than 2048 characters', { target: 2048 });
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return c.add(field, 'format', 'Only http:// and https:// URLs are supported');
   return v;
 }
 
-function checkEnum<T extends string>(c: Collector, field: string, v: unknown, allowed: readonly T[]): T | undefined {
-  const value = typeof v === 'string' ? v.toLowerCase() : v;
-  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  c.add(field, 'enum', 'Value not found in enumerated list of values', { target: allowed });
-  return undefined;
-}
-
-function checkBool(c: Collector, field: string, v: unknown): boolean | undefined {
-  if (typeof v === 'boolean') return v;
-  return typeError(c, field, 'boolean');
-}
-
-function checkCustomData(c: Collector, v: unknown): Record<string, Scalar> | undefined {
-  if (v === null) return {};
-  if (!isObj(v)) return typeError(c, 'custom_data', 'object');
-  const out: Record<string, Scalar> = {};
-  const keys = Object.keys(v);
-  if (keys.length > 50) return c.add('custom_data', 'maxProperties', 'At most 50 keys', { target: 50 });
-  for (const key of keys) {
-    const val = v[key];
-    if (!key || key.length > 64) return c.add('custom_data', 'propertyNames', `Key "${key.slice(0, 64)}" must be 1-64 characters`);
-    if (val !== null && !['string', 'number', 'boolean'].includes(typeof val)) {
-      return c.add('custom_data', 'type', `custom_data.${key} must be a string, number, boolean or null`);
-    }
-    if (typeof val === 'string' && val.length > 1024) return c.add('custom_data', 'maxLength', `custom_data.${key} is longer than 1024 characters`);
+function checkCustomData(c: Collector, v: Record<string, Scalar>): Record<string, Scalar> | undefined {
+  for (const [key, val] of Object.entries(v)) {
     if (!wellFormed(key) || (typeof val === 'string' && !wellFormed(val))) return c.add('custom_data', 'format', `custom_data.${key.slice(0, 64)} holds a lone surrogate (not valid Unicode)`);
-    if (typeof val === 'number' && !Number.isFinite(val)) return c.add('custom_data', 'type', `custom_data.${key} must be a finite number`);
-    out[key] = val as Scalar;
+    if (typeof val === 'number' && !Number.isFinite(val)) return c.add('custom_data', 'type', `custom_data.${key.slice(0, 64)} must be a finite number`);
   }
-  return out;
+  return v;
 }
 
 /** headers: an object, or seven.io's text with one "Name: value" per line. */
-function checkHeaders(c: Collector, v: unknown): Record<string, string> | undefined {
-  let entries: [string, unknown][];
-  if (v === null || v === '') return {};
+function checkHeaders(c: Collector, v: Record<string, string | number> | string): Record<string, string> | undefined {
+  let entries: [string, string | number][];
   if (typeof v === 'string') {
     entries = [];
     for (const line of v.split(/\r?\n/)) {
@@ -187,17 +165,14 @@ function checkHeaders(c: Collector, v: unknown): Record<string, string> | undefi
       if (colon <= 0) return c.add('headers', 'format', `Header line "${line.slice(0, 40)}" is not "Name: value"`);
       entries.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
     }
-  } else if (isObj(v)) {
-    entries = Object.entries(v);
+    if (entries.length > 30) return c.add('headers', 'maxProperties', 'At most 30 headers', { target: 30 });
   } else {
-    return typeError(c, 'headers', 'object');
+    entries = Object.entries(v);
   }
-  if (entries.length > 30) return c.add('headers', 'maxProperties', 'At most 30 headers', { target: 30 });
   const out: Record<string, string> = {};
   for (const [name, value] of entries) {
     if (!HEADER_NAME.test(name)) return c.add('headers', 'format', `"${name.slice(0, 40)}" is not a valid header name`);
     if (RESERVED_HEADERS.has(name.toLowerCase())) return c.add('headers', 'reserved', `Header "${name}" is set by callhook and cannot be configured`);
-    if (typeof value !== 'string' && typeof value !== 'number') return c.add('headers', 'type', `Header "${name}" must have a string value`);
     const text = String(value);
     // what HTTP can carry: visible ASCII/Latin-1, spaces and tabs; no control characters
     if (!/^[\t\x20-\x7e\xa0-\xff]*$/.test(text) || text.length > 4096) {
@@ -208,68 +183,51 @@ function checkHeaders(c: Collector, v: unknown): Record<string, string> | undefi
   return out;
 }
 
-function checkFilter(c: Collector, v: unknown): string | null | undefined {
-  if (v === null || v === '') return null;
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return String(v);
-  if (typeof v !== 'string') return typeError(c, 'event_filter', 'string');
-  if (!/^[0-9A-Za-z+*?#._@-]{1,64}$/.test(v)) {
-    return c.add('event_filter', 'pattern', 'Use a number or a pattern of digits with * (any run) and ? (one character)');
-  }
-  return v;
-}
-
-function checkName(c: Collector, v: unknown): string | undefined {
-  if (typeof v !== 'string') return typeError(c, 'name', 'string');
-  if (!v.trim() || v.length > 128) return c.add('name', 'maxLength', 'Name must be 1-128 characters', { target: 128 });
-  return v;
-}
-
 /**
- * Validates a client's webhook fields. `mode`: create/replace need uri and hook and fill
- * defaults; patch validates only what is given.
+ * Reads a client's webhook fields, after the schema: seven.io's names (target_url,
+ * request_method) and forms (headers as text), what JSON Schema cannot say (URLs, header
+ * names and values, Unicode), and for create/replace the required uri and hook and Kazoo's
+ * defaults; patch returns only what is given.
  */
-export function validateWebhook(data: unknown, mode: 'create' | 'replace' | 'patch'): Partial<WebhookInput> {
-  if (!isObj(data)) throw new AppError('invalid', 'invalid data', { fields: { data: { type: { message: 'Request body must be {"data": {...}}', target: 'object' } } } });
+export function readWebhook(data: ClientFields, mode: 'create' | 'replace' | 'patch'): Partial<WebhookInput> {
   const c = new Collector();
-  for (const key of Object.keys(data)) {
-    if (!KNOWN_FIELDS.has(key)) c.add(key.slice(0, 64), 'unknown', 'Unknown field: see the webhook fields in docs/api.md');
-  }
   const out: Partial<WebhookInput> = {};
-  const has = (k: string) => Object.prototype.hasOwnProperty.call(data, k) && data[k] !== undefined;
-  const set = <K extends keyof WebhookInput>(k: K, v: WebhookInput[K] | undefined) => {
-    if (v !== undefined) out[k] = v;
-  };
 
   // seven.io's request_method (GET | POST | JSON) maps onto http_verb + format
-  if (has('request_method') && !has('http_verb') && !has('format')) {
-    const m = checkEnum(c, 'request_method', data.request_method, ['get', 'post', 'json'] as const);
-    if (m === 'get') out.http_verb = 'get';
-    if (m === 'post') Object.assign(out, { http_verb: 'post', format: 'form-data' });
-    if (m === 'json') Object.assign(out, { http_verb: 'post', format: 'json' });
+  const method = data.request_method?.toLowerCase();
+  if (method !== undefined && data.http_verb === undefined && data.format === undefined) {
+    Object.assign(out, method === 'get' ? { http_verb: 'get' } : { http_verb: 'post', format: method === 'json' ? 'json' : 'form-data' });
   }
-  const uriValue = has('uri') ? data.uri : data.target_url;
-  if (uriValue !== undefined) set('uri', checkUri(c, uriValue));
-  else if (mode !== 'patch') c.add('uri', 'required', 'Field is required but missing');
-  if (has('hook')) set('hook', checkEnum(c, 'hook', data.hook, Object.keys(HOOK_TYPES) as HookType[]));
+  const uri = data.uri ?? data.target_url;
+  if (uri !== undefined) {
+    const ok = checkUri(c, uri, data.uri === undefined ? 'target_url' : 'uri');
+    if (ok) out.uri = ok;
+  } else if (mode !== 'patch') c.add('uri', 'required', 'Field is required but missing');
+  if (data.hook !== undefined) out.hook = data.hook;
   else if (mode !== 'patch') c.add('hook', 'required', 'Field is required but missing');
-  if (has('name')) set('name', checkName(c, data.name));
-  if (has('http_verb')) set('http_verb', checkEnum(c, 'http_verb', data.http_verb, ['get', 'post', 'put'] as const));
-  if (has('format')) set('format', checkEnum(c, 'format', data.format, ['form-data', 'json'] as const));
-  if (has('retries')) {
-    const r = data.retries;
-    if (typeof r !== 'number' || !Number.isInteger(r)) typeError(c, 'retries', 'integer');
-    else if (r < 0 || r > MAX_RETRIES) c.add('retries', r < 0 ? 'minimum' : 'maximum', `Value must be between 0 and ${MAX_RETRIES}`, { target: r < 0 ? 0 : MAX_RETRIES });
-    else out.retries = r;
+  if (data.name !== undefined) {
+    if (!data.name.trim()) c.add('name', 'minLength', 'Name must be 1-128 characters', { target: 1 });
+    else out.name = data.name;
   }
-  for (const k of ['enabled', 'include_internal_legs', 'include_subaccounts'] as const) {
-    if (has(k)) set(k, checkBool(c, k, data[k]));
+  if (data.http_verb !== undefined) out.http_verb = data.http_verb.toLowerCase() as HttpVerb;
+  for (const k of ['format', 'retries', 'enabled', 'include_internal_legs', 'include_subaccounts'] as const) {
+    if (data[k] !== undefined) (out as Record<string, unknown>)[k] = data[k];
   }
-  if (has('custom_data')) set('custom_data', checkCustomData(c, data.custom_data));
-  if (has('headers')) set('headers', checkHeaders(c, data.headers));
-  if (has('event_filter')) set('event_filter', checkFilter(c, data.event_filter));
-  if (has('failover_uri')) {
+  if (data.custom_data !== undefined) {
+    const cd = data.custom_data === null ? {} : checkCustomData(c, data.custom_data);
+    if (cd) out.custom_data = cd;
+  }
+  if (data.headers !== undefined) {
+    const h = data.headers === null || data.headers === '' ? {} : checkHeaders(c, data.headers);
+    if (h) out.headers = h;
+  }
+  if (data.event_filter !== undefined) out.event_filter = data.event_filter === null || data.event_filter === '' ? null : String(data.event_filter);
+  if (data.failover_uri !== undefined) {
     if (data.failover_uri === null || data.failover_uri === '') out.failover_uri = null;
-    else set('failover_uri', checkUri(c, data.failover_uri, 'failover_uri'));
+    else {
+      const ok = checkUri(c, data.failover_uri, 'failover_uri');
+      if (ok) out.failover_uri = ok;
+    }
   }
 
   if (c.failed) throw new AppError('invalid', 'invalid data', { fields: c.errors });
@@ -292,36 +250,5 @@ export function newWebhook(accountId: string, input: WebhookInput, now: number):
     health: { ...HEALTHY },
     created: now,
     updated: now,
-  };
-}
-
-/**
- * The webhook as the API shows it, with its read-only health; `pending` is the number of its
- * waiting deliveries. The signing secret is shown only on create, rotate and GET …/secret.
- */
-export function publicWebhook(h: Webhook, pending?: number): Record<string, unknown> {
-  return {
-    id: h.id,
-    name: h.name,
-    uri: h.uri,
-    hook: h.hook,
-    http_verb: h.http_verb,
-    format: h.format,
-    retries: h.retries,
-    enabled: h.enabled,
-    custom_data: h.custom_data,
-    headers: h.headers,
-    event_filter: h.event_filter,
-    include_internal_legs: h.include_internal_legs,
-    include_subaccounts: h.include_subaccounts,
-    failover_uri: h.failover_uri,
-    disabled_reason: h.disabled_reason,
-    health: shownState(h.enabled, h.health),
-    failing_since: h.health.failing_since === null ? null : toGregorianSeconds(h.health.failing_since),
-    last_error: h.health.last_error,
-    next_probe: h.enabled && h.health.next_probe !== null ? toGregorianSeconds(h.health.next_probe) : null,
-    ...(pending !== undefined && { pending }),
-    created: toGregorianSeconds(h.created),
-    updated: toGregorianSeconds(h.updated),
   };
 }

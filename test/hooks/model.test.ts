@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { validateWebhook } from '../../src/hooks/model.js';
+import { readWebhook, type ClientFields } from '../../src/hooks/model.js';
 import { AppError } from '../../src/errors.js';
+import { WebhookFields } from '../../src/api/schema/webhook.js';
+import { fieldErrors, validator } from '../../src/api/validation.js';
+
+/** what a webhook route does with {"data": …}: the schema's check, then readWebhook */
+const schema = validator(WebhookFields);
+function validateWebhook(data: unknown, mode: 'create' | 'replace' | 'patch') {
+  if (!schema(data)) throw new AppError('invalid', 'invalid data', { fields: fieldErrors(schema.errors ?? []) });
+  return readWebhook(data as ClientFields, mode);
+}
 
 function fieldsOf(fn: () => unknown): Record<string, Record<string, unknown>> {
   try {
@@ -37,12 +46,17 @@ describe('validateWebhook', () => {
       hook: { required: { message: 'Field is required but missing' } },
     });
     const f = fieldsOf(() =>
-      validateWebhook({ uri: 'ftp://x', hook: 'channel_explode', retries: 'many', enabled: 'yes', http_verb: 'delete', custom_data: [1] }, 'create'),
+      validateWebhook({ uri: 42, hook: 'channel_explode', retries: 'many', enabled: 'yes', http_verb: 'delete', custom_data: [1] }, 'create'),
     );
     expect(Object.keys(f).sort()).toEqual(['custom_data', 'enabled', 'hook', 'http_verb', 'retries', 'uri']);
-    expect(f.uri).toHaveProperty('format');
+    expect(f.uri).toEqual({ type: { message: 'Value did not match type(s): string', target: 'string' } });
     expect(f.hook).toHaveProperty('enum');
     expect(f.retries).toHaveProperty('type');
+    // a union names each type it takes, once
+    expect(f.custom_data).toEqual({ type: { message: 'Value did not match type(s): object, null', target: ['object', 'null'] } });
+    // what needs more than the schema (an http(s) URL) is checked once the types are right
+    expect(fieldsOf(() => validateWebhook({ uri: 'ftp://x', hook: 'all' }, 'create')).uri).toHaveProperty('format');
+    expect(fieldsOf(() => validateWebhook({ target_url: 'ftp://x', hook: 'all' }, 'create')).target_url).toHaveProperty('format');
   });
 
   it('bounds retries', () => {

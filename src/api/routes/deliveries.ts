@@ -1,91 +1,92 @@
 /** A webhook's deliveries: list by status, retry one, recover failed ones, send a test event. */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { AppError } from '../../errors.js';
 import { toGregorianSeconds } from '../../events/gregorian.js';
 import { samplePayload } from '../../hooks/sample.js';
-import type { Delivery, DeliveryStatus } from '../../store/store.js';
 import type { Webhook } from '../../hooks/model.js';
-import { dataOf, ok, type Ctx } from '../app.js';
-import { intParam, nextPageKey, pageKey, publicAttempt, timeParam } from './webhooks.js';
+import { ok } from '../reply.js';
+import type { Api, Ctx } from '../app.js';
+import { errors, Ok, PageQuery, Paged, StringEnum } from '../schema/common.js';
+import { DELIVERY_STATUSES, Delivery_, presentAttempt, presentDelivery, RecoverBody, Recovered, Retried, TestAttempt } from '../schema/delivery.js';
+import { fromApiTime, HookParams, nextPageKey, pageKey } from './webhooks.js';
 
-interface Params {
-  account_id: string;
-  webhook_id: string;
-  delivery_id: string;
-}
-type Query = Record<string, string | undefined>;
+const DeliveryParams = Type.Object({ ...HookParams.properties, delivery_id: Type.String({ maxLength: 64 }) });
+const DeliveryQuery = Type.Object({ ...PageQuery, status: Type.Optional(StringEnum(DELIVERY_STATUSES, { description: 'Only deliveries in this state' })) });
+const tags = ['deliveries'];
 
-const STATUSES: DeliveryStatus[] = ['pending', 'succeeded', 'failed'];
-
-function publicDelivery(d: Delivery): Record<string, unknown> {
-  return {
-    id: d.id,
-    event_id: d.event_id,
-    hook_event: d.hook_event,
-    call_id: d.call_id,
-    status: d.status,
-    tries: d.tries,
-    next_try: d.status === 'pending' ? toGregorianSeconds(d.next_at) : null,
-    last_error: d.last_error,
-    created: toGregorianSeconds(d.created),
-    updated: toGregorianSeconds(d.updated),
-  };
-}
-
-export async function deliveryRoutes(app: FastifyInstance, ctx: Ctx): Promise<void> {
+export async function deliveryRoutes(app: Api, ctx: Ctx): Promise<void> {
   const { store } = ctx.deps;
   const base = '/accounts/:account_id/webhooks/:webhook_id';
+  const config = { access: 'account' } as const;
 
-  const hookOf = async (req: FastifyRequest<{ Params: Params }>): Promise<Webhook> => {
-    await ctx.auth.account(req, req.params.account_id);
-    const hook = await store.getWebhook(req.params.account_id, req.params.webhook_id);
-    if (!hook) throw new AppError('not_found', `webhook ${req.params.webhook_id} not found`);
+  const hookOf = async (p: { account_id: string; webhook_id: string }): Promise<Webhook> => {
+    const hook = await store.getWebhook(p.account_id, p.webhook_id);
+    if (!hook) throw new AppError('not_found', `webhook ${p.webhook_id} not found`);
     return hook;
   };
 
-  app.get<{ Params: Params; Querystring: Query }>(`${base}/deliveries`, async (req, reply) => {
-    const hook = await hookOf(req);
-    const status = req.query.status as DeliveryStatus | undefined;
-    if (status !== undefined && !STATUSES.includes(status)) {
-      throw AppError.invalidField('status', 'enum', `Value must be one of ${STATUSES.join(', ')}`);
-    }
-    const start_key = pageKey(ctx, hook.account_id, req.query.start_key);
-    const page = await store.listDeliveries({ webhook_id: hook.id, status, limit: intParam(req.query, 'page_size', 1, 1000, 50)!, start_key });
-    return ok(reply, page.items.map(publicDelivery), {
-      page_size: page.items.length,
-      ...nextPageKey(ctx, hook.account_id, page.next_start_key),
-    });
-  });
+  app.get(
+    `${base}/deliveries`,
+    {
+      config,
+      schema: { tags, summary: "The webhook's deliveries, newest first", params: HookParams, querystring: DeliveryQuery, response: { 200: Paged(Type.Ref(Delivery_)), ...errors(400, 403, 404) } },
+    },
+    async (req, reply) => {
+      const hook = await hookOf(req.params);
+      const start_key = pageKey(ctx, hook.account_id, req.query.start_key);
+      const page = await store.listDeliveries({ webhook_id: hook.id, status: req.query.status, limit: req.query.page_size ?? 50, start_key });
+      return ok(reply, page.items.map(presentDelivery), { page_size: page.items.length, ...nextPageKey(ctx, hook.account_id, page.next_start_key) });
+    },
+  );
 
-  app.post<{ Params: Params }>(`${base}/deliveries/:delivery_id/retry`, async (req, reply) => {
-    const hook = await hookOf(req);
-    if (!(await store.retryDelivery(hook.id, req.params.delivery_id, Date.now()))) {
-      throw new AppError('not_found', `no finished delivery ${req.params.delivery_id} of this webhook`);
-    }
-    ctx.deps.onWebhooksChanged?.();
-    return ok(reply, { id: req.params.delivery_id, status: 'pending' });
-  });
+  app.post(
+    `${base}/deliveries/:delivery_id/retry`,
+    { config, schema: { tags, summary: 'Send a finished delivery again', params: DeliveryParams, response: { 200: Ok(Retried), ...errors(403, 404) } } },
+    async (req, reply) => {
+      const hook = await hookOf(req.params);
+      if (!(await store.retryDelivery(hook.id, req.params.delivery_id, Date.now()))) {
+        throw new AppError('not_found', `no finished delivery ${req.params.delivery_id} of this webhook`);
+      }
+      ctx.deps.onWebhooksChanged?.();
+      return ok(reply, { id: req.params.delivery_id, status: 'pending' as const });
+    },
+  );
 
-  // {"data": {"since": <Gregorian or unix seconds>}}: failed deliveries created since then go out again
-  app.post<{ Params: Params }>(`${base}/recover`, async (req, reply) => {
-    const hook = await hookOf(req);
-    const data = dataOf(req.body) as Record<string, unknown> | null;
-    const raw = data && typeof data === 'object' ? data.since : undefined;
-    if (raw === undefined) throw AppError.invalidField('since', 'required', 'Field is required but missing');
-    const since = timeParam({ since: typeof raw === 'number' ? String(raw) : (raw as string) }, 'since')!;
-    const recovered = await store.recoverDeliveries(hook.id, since, Date.now());
-    ctx.deps.onWebhooksChanged?.();
-    return ok(reply, { recovered, since: toGregorianSeconds(since) });
-  });
+  app.post(
+    `${base}/recover`,
+    {
+      config,
+      schema: { tags, summary: 'Send again the failed deliveries created since a time', params: HookParams, body: RecoverBody, response: { 200: Ok(Recovered), ...errors(400, 403, 404, 413) } },
+    },
+    async (req, reply) => {
+      const hook = await hookOf(req.params);
+      const since = fromApiTime(Number(req.body.data.since));
+      const recovered = await store.recoverDeliveries(hook.id, since, Date.now());
+      ctx.deps.onWebhooksChanged?.();
+      return ok(reply, { recovered, since: toGregorianSeconds(since) });
+    },
+  );
 
-  app.post<{ Params: Params }>(`${base}/test`, async (req, reply) => {
-    const hook = await hookOf(req);
-    if (!ctx.deps.sendTest) throw new AppError('internal', 'delivery is not running in this process');
-    const realm = ctx.deps.accounts.get(hook.account_id)?.realm || ctx.deps.defaultRealm || 'callhook.local';
-    // within limits: over them sendTest throws a rate_limited AppError (429 with Retry-After)
-    const attempt = await ctx.deps.sendTest(hook, samplePayload(hook.hook, hook.account_id, realm));
-    // sendTest keeps no answer body (status code, timing and result only)
-    const { id: _none, ...shown } = publicAttempt({ ...attempt, id: 0 }, ctx.ids);
-    return ok(reply, shown);
-  });
+  app.post(
+    `${base}/test`,
+    {
+      config,
+      schema: {
+        tags,
+        summary: "Send a sample event of the webhook's hook type now, signed like the others",
+        params: HookParams,
+        response: { 200: Ok(TestAttempt), ...errors(403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const hook = await hookOf(req.params);
+      if (!ctx.deps.sendTest) throw new AppError('internal', 'delivery is not running in this process');
+      const realm = ctx.deps.accounts.get(hook.account_id)?.realm || ctx.deps.defaultRealm || 'callhook.local';
+      // within limits: over them sendTest throws a rate_limited AppError (429 with Retry-After)
+      const attempt = await ctx.deps.sendTest(hook, samplePayload(hook.hook, hook.account_id, realm));
+      // sendTest keeps no answer body (status code, timing and result only)
+      const { id: _none, ...shown } = presentAttempt({ ...attempt, id: 0 }, ctx.ids);
+      return ok(reply, shown);
+    },
+  );
 }

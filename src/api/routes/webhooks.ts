@@ -1,31 +1,25 @@
-/** Webhooks (WIRECLOUD paths), their attempts, and the list of available hook types. */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+/** Webhooks (WIRECLOUD paths), their secrets and attempts, and the list of available hook types. */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { AppError, type FieldErrors } from '../../errors.js';
-import { HOOK_TYPES, newSecret, newWebhook, publicWebhook, validateWebhook, type Webhook, type WebhookInput } from '../../hooks/model.js';
-import { fromGregorianSeconds, GREGORIAN_OFFSET, toGregorianSeconds } from '../../events/gregorian.js';
-import type { Attempt } from '../../store/store.js';
-import { dataOf, ok, type Ctx } from '../app.js';
-import type { OpaqueIds } from '../opaque.js';
+import { HOOK_TYPES, newSecret, newWebhook, readWebhook, type Webhook, type WebhookInput } from '../../hooks/model.js';
+import { fromGregorianSeconds, GREGORIAN_OFFSET } from '../../events/gregorian.js';
+import { ok } from '../reply.js';
+import type { Api, Ctx } from '../app.js';
+import { errors, Ok, PageQuery, Paged, TimeParam } from '../schema/common.js';
+import { CreatedWebhook, HookType, presentSecret, presentWebhook, ReenableBody, Reenabled, WebhookBody, WebhookSecret, Webhook_ } from '../schema/webhook.js';
+import { Attempt_, presentAttempt } from '../schema/delivery.js';
 
-interface Params {
-  account_id: string;
-  webhook_id: string;
-}
-type Query = Record<string, string | undefined>;
+export const AccountParams = Type.Object({ account_id: Type.String({ maxLength: 64, examples: ['acme'] }) });
+export const HookParams = Type.Object({ ...AccountParams.properties, webhook_id: Type.String({ maxLength: 64, description: 'The webhook' }) });
+const AttemptQuery = Type.Object({
+  ...PageQuery,
+  created_from: Type.Optional(TimeParam('Attempts from then on')),
+  created_to: Type.Optional(TimeParam('Attempts until then')),
+});
+const tags = ['webhooks'];
 
-export function intParam(q: Query, name: string, min: number, max: number, fallback?: number): number | undefined {
-  const raw = q[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw AppError.invalidField(name, 'type', `Value must be an integer between ${min} and ${max}`);
-  }
-  return Number(raw);
-}
-
-/** created_from/created_to: Gregorian seconds as Kazoo uses, or unix seconds → unix ms */
-export function timeParam(q: Query, name: string): number | undefined {
-  const s = intParam(q, name, 0, Number.MAX_SAFE_INTEGER);
-  if (s === undefined) return undefined;
+/** created_from/created_to/since: Gregorian seconds as Kazoo uses, or unix seconds → unix ms */
+export function fromApiTime(s: number): number {
   return s >= GREGORIAN_OFFSET ? fromGregorianSeconds(s) : s * 1000;
 }
 
@@ -41,33 +35,12 @@ export function nextPageKey(ctx: Ctx, accountId: string, key: string | undefined
   return key === undefined ? {} : { next_start_key: ctx.ids.encode(accountId, Number(key)) };
 }
 
-/** an attempt as the API shows it: its id opaque (the store's is one counter for every account) */
-export function publicAttempt(a: Attempt, ids: OpaqueIds): Record<string, unknown> {
-  return {
-    id: ids.encode(a.account_id, a.id),
-    hook_id: a.webhook_id,
-    delivery_id: a.delivery_id,
-    event_id: a.event_id,
-    hook_event: a.hook_event,
-    call_id: a.call_id,
-    uri: a.uri,
-    http_verb: a.method.toLowerCase(),
-    response_code: a.status_code === null ? null : String(a.status_code),
-    response_body: a.response_body,
-    result: a.result,
-    reason: a.reason,
-    try: a.try_number,
-    retries_left: a.retries_left,
-    duration_ms: a.duration_ms,
-    timestamp: toGregorianSeconds(a.created),
-  };
-}
-
-export async function webhookRoutes(app: FastifyInstance, ctx: Ctx): Promise<void> {
+export async function webhookRoutes(app: Api, ctx: Ctx): Promise<void> {
   const { store } = ctx.deps;
   const base = '/accounts/:account_id/webhooks';
+  const config = { access: 'account' } as const;
 
-  const find = async (p: Params): Promise<Webhook> => {
+  const find = async (p: Static<typeof HookParams>): Promise<Webhook> => {
     const hook = await store.getWebhook(p.account_id, p.webhook_id);
     if (!hook) throw new AppError('not_found', `webhook ${p.webhook_id} not found`);
     return hook;
@@ -88,123 +61,162 @@ export async function webhookRoutes(app: FastifyInstance, ctx: Ctx): Promise<voi
   /** webhooks as the API shows them, each with its pending deliveries */
   const shown = async (hooks: Webhook[]) => {
     const pending = await store.pendingByWebhook(hooks.map((h) => h.id));
-    return hooks.map((h) => publicWebhook(h, pending.get(h.id) ?? 0));
+    return hooks.map((h) => presentWebhook(h, pending.get(h.id) ?? 0));
   };
-  const shownOne = async (hook: Webhook) => (await shown([hook]))[0];
-  const secretOf = (h: Webhook) => ({
-    id: h.id,
-    secret: h.secret,
-    ...(h.previous_secret && (h.previous_secret_until ?? 0) > Date.now()
-      ? { previous_secret_expires: toGregorianSeconds(h.previous_secret_until!) }
-      : {}),
-  });
+  const shownOne = async (hook: Webhook) => (await shown([hook]))[0]!;
 
-  app.get('/webhooks', async (req, reply) => {
-    await ctx.auth.principal(req);
-    const data = Object.entries(HOOK_TYPES).map(([id, description]) => ({ id, name: id, description }));
-    return ok(reply, data);
-  });
+  app.get(
+    '/webhooks',
+    { config: { access: 'token' }, schema: { tags, summary: 'The hook types a webhook can receive', response: { 200: Ok(Type.Array(HookType)) } } },
+    async (_req, reply) => ok(reply, Object.entries(HOOK_TYPES).map(([id, description]) => ({ id, name: id, description }))),
+  );
 
-  app.get<{ Params: Params; Querystring: Query }>(base, async (req, reply) => {
-    await ctx.auth.account(req, req.params.account_id);
-    const limit = intParam(req.query, 'page_size', 1, 1000, 50)!;
-    const page = await store.listWebhooks(req.params.account_id, { limit, start_key: req.query.start_key });
-    return ok(reply, await shown(page.items), {
-      page_size: page.items.length,
-      ...(req.query.start_key ? { start_key: req.query.start_key } : {}),
-      ...(page.next_start_key ? { next_start_key: page.next_start_key } : {}),
+  app.get(
+    base,
+    {
+      config,
+      schema: { tags, summary: "List the account's webhooks", params: AccountParams, querystring: Type.Object(PageQuery), response: { 200: Paged(Type.Ref(Webhook_)), ...errors(400, 403, 404) } },
+    },
+    async (req, reply) => {
+      const page = await store.listWebhooks(req.params.account_id, { limit: req.query.page_size ?? 50, start_key: req.query.start_key });
+      return ok(reply, await shown(page.items), {
+        page_size: page.items.length,
+        ...(req.query.start_key ? { start_key: req.query.start_key } : {}),
+        ...(page.next_start_key ? { next_start_key: page.next_start_key } : {}),
+      });
+    },
+  );
+
+  app.put(
+    base,
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Create a webhook (the signing secret is in the answer)',
+        description: 'uri (or target_url) and hook are required; the other fields have Kazoo\'s defaults.',
+        params: AccountParams,
+        body: WebhookBody,
+        response: { 201: Ok(CreatedWebhook), ...errors(400, 403, 404, 413) },
+      },
+    },
+    async (req, reply) => {
+      const input = readWebhook(req.body.data, 'create') as WebhookInput;
+      await checkTargets(input);
+      const hook = newWebhook(req.params.account_id, input, Date.now());
+      await store.createWebhook(hook);
+      // the signing secret is shown here, on rotate and by GET …/secret
+      return ok(reply, { ...presentWebhook(hook, 0), secret: hook.secret }, {}, 201);
+    },
+  );
+
+  app.patch(
+    base,
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Re-enable every webhook of the account that callhook disabled',
+        params: AccountParams,
+        body: ReenableBody,
+        response: { 200: Ok(Reenabled), ...errors(400, 403, 404, 413) },
+      },
+    },
+    async (req, reply) => {
+      const count = await store.reenableWebhooks(req.params.account_id, Date.now());
+      changed();
+      return ok(reply, { 're-enable': true as const, enabled: count });
+    },
+  );
+
+  const attemptsRoute = <P extends TSchema>(summary: string, params: P) => ({
+    config,
+    schema: { tags, summary, params, querystring: AttemptQuery, response: { 200: Paged(Type.Ref(Attempt_)), ...errors(400, 403, 404) } },
+  });
+  const attempts = async (accountId: string, webhookId: string | undefined, q: Static<typeof AttemptQuery>) => {
+    const page = await store.listAttempts({
+      account_id: accountId,
+      webhook_id: webhookId,
+      created_from: q.created_from === undefined ? undefined : fromApiTime(q.created_from),
+      created_to: q.created_to === undefined ? undefined : fromApiTime(q.created_to),
+      limit: q.page_size ?? 50,
+      start_key: pageKey(ctx, accountId, q.start_key),
     });
+    return {
+      items: page.items.map((a) => presentAttempt(a, ctx.ids)),
+      extra: { page_size: page.items.length, ...(q.start_key ? { start_key: q.start_key } : {}), ...nextPageKey(ctx, accountId, page.next_start_key) },
+    };
+  };
+  app.get(`${base}/attempts`, attemptsRoute("The delivery attempts of all the account's webhooks, newest first", AccountParams), async (req, reply) => {
+    const page = await attempts(req.params.account_id, undefined, req.query);
+    return ok(reply, page.items, page.extra);
+  });
+  app.get(`${base}/:webhook_id/attempts`, attemptsRoute("The webhook's delivery attempts, newest first", HookParams), async (req, reply) => {
+    await find(req.params);
+    const page = await attempts(req.params.account_id, req.params.webhook_id, req.query);
+    return ok(reply, page.items, page.extra);
   });
 
-  app.put<{ Params: Params }>(base, async (req, reply) => {
-    await ctx.auth.account(req, req.params.account_id);
-    const input = validateWebhook(dataOf(req.body), 'create') as WebhookInput;
-    await checkTargets(input);
-    const hook = newWebhook(req.params.account_id, input, Date.now());
-    await store.createWebhook(hook);
-    // the signing secret is shown here, on rotate and by GET …/secret
-    return ok(reply, { ...publicWebhook(hook, 0), secret: hook.secret }, {}, 201);
-  });
+  app.get(
+    `${base}/:webhook_id`,
+    { config, schema: { tags, summary: 'Read a webhook with its health', params: HookParams, response: { 200: Ok(Type.Ref(Webhook_)), ...errors(403, 404) } } },
+    async (req, reply) => ok(reply, await shownOne(await find(req.params))),
+  );
 
-  // bulk: {"data": {"re-enable": true}} re-enables every auto-disabled webhook of the account
-  app.patch<{ Params: Params }>(base, async (req, reply) => {
-    await ctx.auth.account(req, req.params.account_id);
-    const data = dataOf(req.body) as Record<string, unknown> | null;
-    if (!data || typeof data !== 'object' || data['re-enable'] !== true) {
-      throw AppError.invalidField('re-enable', 'required', 'Send {"data": {"re-enable": true}}');
-    }
-    const count = await store.reenableWebhooks(req.params.account_id, Date.now());
-    changed();
-    return ok(reply, { 're-enable': true, enabled: count });
-  });
+  app.get(
+    `${base}/:webhook_id/secret`,
+    { config, schema: { tags, summary: 'Read the signing secret', params: HookParams, response: { 200: Ok(WebhookSecret), ...errors(403, 404) } } },
+    async (req, reply) => ok(reply, presentSecret(await find(req.params), Date.now())),
+  );
 
-  app.get<{ Params: Params; Querystring: Query }>(`${base}/attempts`, async (req, reply) => attempts(req, reply, undefined));
-
-  app.get<{ Params: Params }>(`${base}/:webhook_id`, async (req, reply) => {
-    await ctx.auth.account(req, req.params.account_id);
-    return ok(reply, await shownOne(await find(req.params)));
-  });
-
-  app.get<{ Params: Params }>(`${base}/:webhook_id/secret`, async (req, reply) => {
-    await ctx.auth.account(req, req.params.account_id);
-    return ok(reply, secretOf(await find(req.params)));
-  });
-
-  // a new secret; the old one goes on signing beside it for the grace period (two signatures)
-  app.post<{ Params: Params }>(`${base}/:webhook_id/secret/rotate`, async (req, reply) => {
-    await ctx.auth.account(req, req.params.account_id);
-    const hook = await find(req.params);
-    const now = Date.now();
-    await store.rotateSecret(hook.account_id, hook.id, newSecret(), now + (ctx.deps.secretGraceMs ?? 86_400_000), now);
-    return ok(reply, secretOf(await find(req.params)));
-  });
+  app.post(
+    `${base}/:webhook_id/secret/rotate`,
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'A new signing secret; the old one signs beside it for CALLHOOK_SECRET_GRACE_HOURS',
+        params: HookParams,
+        response: { 200: Ok(WebhookSecret), ...errors(403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const hook = await find(req.params);
+      const now = Date.now();
+      await store.rotateSecret(hook.account_id, hook.id, newSecret(), now + (ctx.deps.secretGraceMs ?? 86_400_000), now);
+      return ok(reply, presentSecret(await find(req.params), now));
+    },
+  );
 
   /** POST replaces the client's fields (defaults for the missing ones), PATCH merges them */
-  const edit = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply, mode: 'replace' | 'patch') => {
-    await ctx.auth.account(req, req.params.account_id);
-    const existing = await find(req.params);
-    const changes = validateWebhook(dataOf(req.body), mode);
+  const editRoute = (summary: string) => ({
+    config,
+    schema: { tags, summary, params: HookParams, body: WebhookBody, response: { 200: Ok(Type.Ref(Webhook_)), ...errors(400, 403, 404, 413) } },
+  });
+  const edit = async (params: Static<typeof HookParams>, data: Static<typeof WebhookBody>['data'], mode: 'replace' | 'patch') => {
+    const existing = await find(params);
+    const changes = readWebhook(data, mode);
     await checkTargets(changes);
     const hook: Webhook = { ...existing, ...changes, updated: Date.now() };
     // enabled, or disabled by the client itself: no reason, and it stops collecting events
     if (hook.enabled || changes.enabled === false) hook.disabled_reason = null;
     await store.updateWebhook(hook);
     if (hook.enabled && !existing.enabled) changed();
-    return ok(reply, await shownOne((await store.getWebhook(hook.account_id, hook.id)) ?? hook));
+    return shownOne((await store.getWebhook(hook.account_id, hook.id)) ?? hook);
   };
-  app.post<{ Params: Params }>(`${base}/:webhook_id`, (req, reply) => edit(req, reply, 'replace'));
+  const replace = editRoute('Replace a webhook: the fields given, defaults for the rest');
+  app.post(`${base}/:webhook_id`, replace, async (req, reply) => ok(reply, await edit(req.params, req.body.data, 'replace')));
   // the WIRECLOUD page's edit example lacks the slash: …/webhooks{webhook_id}
-  app.post<{ Params: Params }>(`${base}:webhook_id`, (req, reply) => edit(req, reply, 'replace'));
-  app.patch<{ Params: Params }>(`${base}/:webhook_id`, (req, reply) => edit(req, reply, 'patch'));
+  app.post(`${base}:webhook_id`, { ...replace, schema: { ...replace.schema, hide: true } }, async (req, reply) => ok(reply, await edit(req.params, req.body.data, 'replace')));
+  app.patch(`${base}/:webhook_id`, editRoute('Change the fields given of a webhook'), async (req, reply) => ok(reply, await edit(req.params, req.body.data, 'patch')));
 
-  app.delete<{ Params: Params }>(`${base}/:webhook_id`, async (req, reply) => {
-    await ctx.auth.account(req, req.params.account_id);
-    const hook = await find(req.params);
-    await store.deleteWebhook(hook.account_id, hook.id);
-    return ok(reply, publicWebhook(hook));
-  });
-
-  app.get<{ Params: Params; Querystring: Query }>(`${base}/:webhook_id/attempts`, async (req, reply) =>
-    attempts(req, reply, req.params.webhook_id),
+  app.delete(
+    `${base}/:webhook_id`,
+    { config, schema: { tags, summary: 'Delete a webhook and its deliveries', params: HookParams, response: { 200: Ok(Type.Ref(Webhook_)), ...errors(403, 404) } } },
+    async (req, reply) => {
+      const hook = await find(req.params);
+      await store.deleteWebhook(hook.account_id, hook.id);
+      return ok(reply, presentWebhook(hook));
+    },
   );
-
-  async function attempts(req: FastifyRequest<{ Params: Params; Querystring: Query }>, reply: FastifyReply, webhookId: string | undefined) {
-    await ctx.auth.account(req, req.params.account_id);
-    if (webhookId) await find(req.params);
-    const limit = intParam(req.query, 'page_size', 1, 1000, 50)!;
-    const startKey = req.query.start_key;
-    const page = await store.listAttempts({
-      account_id: req.params.account_id,
-      webhook_id: webhookId,
-      created_from: timeParam(req.query, 'created_from'),
-      created_to: timeParam(req.query, 'created_to'),
-      limit,
-      start_key: pageKey(ctx, req.params.account_id, startKey),
-    });
-    return ok(reply, page.items.map((a) => publicAttempt(a, ctx.ids)), {
-      page_size: page.items.length,
-      ...(startKey ? { start_key: startKey } : {}),
-      ...nextPageKey(ctx, req.params.account_id, page.next_start_key),
-    });
-  }
 }
