@@ -67,7 +67,7 @@ export async function webhookRoutes(app: Api, ctx: Ctx): Promise<void> {
 
   app.get(
     '/webhooks',
-    { config: { access: 'token' }, schema: { tags, summary: 'The hook types a webhook can receive', response: { 200: Ok(Type.Array(HookType)) } } },
+    { config: { access: 'token' }, schema: { tags, summary: 'The hook types a webhook can receive', response: { 200: Ok(Type.Array(HookType)), ...errors() } } },
     async (_req, reply) => ok(reply, Object.entries(HOOK_TYPES).map(([id, description]) => ({ id, name: id, description }))),
   );
 

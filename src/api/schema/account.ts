@@ -65,3 +65,8 @@ export function presentAccount(a: Account): AccountShown {
 export function presentToken(t: Token): Static<typeof Token_> {
   return { id: t.id, created: toGregorianSeconds(t.created), last_used: t.last_used === null ? null : toGregorianSeconds(t.last_used) };
 }
+
+// the documented examples are what the presenters make of an account and a token
+const T = 1_764_000_000_000;
+Account_.examples = [presentAccount({ id: 'acme', name: 'Acme Inc.', realm: 'acme.sip.example.com', parent_id: null, accountcodes: [], numbers: ['+4930123456'], created: T, updated: T })];
+Token_.examples = [presentToken({ id: '9c1e0f7a2b3d4c5e6f708192a3b4c5d6', account_id: 'acme', created: T, last_used: T + 60_000 })];

@@ -27,8 +27,8 @@ export function Nullable<T extends TSchema>(schema: T): TUnsafe<Static<T> | null
 const REQUEST_ID = Type.String({ description: 'The id of this request (also the X-Request-ID header)', examples: ['4f1c2a9e0b7d4c3e8a6f5b2d1c0e9f8a'] });
 
 /** Kazoo's success envelope around `data`, with the extra top-level fields a route adds */
-export function Ok<T extends TSchema, P extends TProperties = {}>(data: T, extra?: P) {
-  return Type.Object({ data, ...(extra ?? ({} as P)), status: Type.Literal('success'), request_id: REQUEST_ID });
+export function Ok<T extends TSchema, P extends TProperties = {}>(data: T, extra?: P, description = "Success, in Kazoo's envelope") {
+  return Type.Object({ data, ...(extra ?? ({} as P)), status: Type.Literal('success'), request_id: REQUEST_ID }, { description });
 }
 
 /** a page of a list: Kazoo's page_size and start_key/next_start_key */
@@ -37,7 +37,7 @@ export function Paged<T extends TSchema>(item: T) {
     page_size: Type.Integer({ description: 'How many items this page holds', examples: [1] }),
     start_key: Type.Optional(Type.String({ description: 'The start_key this page was asked for' })),
     next_start_key: Type.Optional(Type.String({ description: 'Send as start_key for the next page; absent on the last page' })),
-  });
+  }, 'A page of the list, in Kazoo\'s envelope');
 }
 
 /** Kazoo's error shape: {"data": {field: {rule: {"message": …}}}, "error": "400", "message": …} */

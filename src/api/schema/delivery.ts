@@ -59,7 +59,7 @@ export const Recovered = Type.Object({ recovered: Type.Integer({ minimum: 0 }), 
 export const Retried = Type.Object({ id: Type.String(), status: Type.Literal('pending') });
 
 /** an attempt as the API shows it: its id opaque (the store's is one counter for every account) */
-export function presentAttempt(a: Attempt, ids: OpaqueIds): AttemptShown {
+export function presentAttempt(a: Attempt, ids: Pick<OpaqueIds, 'encode'>): AttemptShown {
   return {
     id: ids.encode(a.account_id, a.id),
     hook_id: a.webhook_id,
@@ -94,3 +94,32 @@ export function presentDelivery(d: Delivery): Static<typeof Delivery_> {
     updated: toGregorianSeconds(d.updated),
   };
 }
+
+// the documented examples are what the presenters make of an attempt and a delivery
+const T = 1_764_000_000_000;
+const CALL = { event_id: '0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c', hook_event: 'channel_create', call_id: '1-11659@127.0.0.1' };
+Attempt_.examples = [
+  {
+    ...presentAttempt(
+      {
+        id: 1,
+        delivery_id: '3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f',
+        webhook_id: '5a2f0c1e9d8b4a7c6e3f2a1b0c9d8e7f',
+        account_id: 'acme',
+        ...CALL,
+        uri: 'http://my.server.com/calls/new.php',
+        method: 'POST',
+        status_code: 200,
+        response_body: 'ok',
+        duration_ms: 12,
+        try_number: 1,
+        retries_left: 3,
+        result: 'success',
+        reason: 'HTTP 200',
+        created: T,
+      },
+      { encode: () => 'a1B2c3D4e5F6g7H8' },
+    ),
+  },
+];
+Delivery_.examples = [presentDelivery({ id: '3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f', webhook_id: '5a2f0c1e9d8b4a7c6e3f2a1b0c9d8e7f', ...CALL, status: 'succeeded', tries: 1, next_at: T, last_error: null, created: T, updated: T })];

@@ -1,7 +1,7 @@
 /** The webhook resource of the API: what a client sends, what it reads back, and the one presenter. */
 import { Type, type Static } from '@sinclair/typebox';
 import { HOOK_TYPES, MAX_RETRIES, type Webhook } from '../../hooks/model.js';
-import { shownState } from '../../hooks/health.js';
+import { HEALTHY, shownState } from '../../hooks/health.js';
 import { toGregorianSeconds } from '../../events/gregorian.js';
 import { Body, Gregorian, Nullable, StringEnum } from './common.js';
 
@@ -161,3 +161,35 @@ export function presentSecret(h: Webhook, now: number): Static<typeof WebhookSec
     ...(h.previous_secret && (h.previous_secret_until ?? 0) > now ? { previous_secret_expires: toGregorianSeconds(h.previous_secret_until!) } : {}),
   };
 }
+
+// the documented example is what the presenter makes of a webhook
+const T = 1_764_000_000_000;
+Webhook_.examples = [
+  presentWebhook(
+    {
+      id: '5a2f0c1e9d8b4a7c6e3f2a1b0c9d8e7f',
+      account_id: 'acme',
+      name: 'New Calls',
+      uri: 'http://my.server.com/calls/new.php',
+      hook: 'channel_create',
+      http_verb: 'post',
+      format: 'form-data',
+      retries: 3,
+      enabled: true,
+      custom_data: { account_id: 'my_crm_account_id', screen_pop: true },
+      headers: {},
+      event_filter: null,
+      include_internal_legs: false,
+      include_subaccounts: false,
+      failover_uri: null,
+      secret: '',
+      previous_secret: null,
+      previous_secret_until: null,
+      disabled_reason: null,
+      health: HEALTHY,
+      created: T,
+      updated: T,
+    },
+    0,
+  ),
+];
