@@ -8,61 +8,17 @@ import { randomBytes } from 'node:crypto';
 import sjson from 'secure-json-parse';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
-import type { AttemptInput, Store } from '../store/store.js';
-import type { Webhook } from '../hooks/model.js';
-import type { Payload } from '../events/payload.js';
-import type { AccountDirectory } from '../calls/account.js';
+import type { Api, ApiDeps, Ctx } from './context.js';
 import { Auth, authHook, hashToken } from './auth.js';
 import { errorBody } from './reply.js';
 import { compileValidator } from './validation.js';
 import { docs, SHARED_SCHEMAS } from './openapi.js';
 import { healthRoutes } from './routes/health.js';
 import { OpaqueIds } from './opaque.js';
-import { DEFAULT_LIMITS, limitedServer, type ConnectionLimits } from './connections.js';
+import { DEFAULT_LIMITS, limitedServer } from './connections.js';
 import { accountRoutes } from './routes/accounts.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { deliveryRoutes } from './routes/deliveries.js';
-
-export interface ApiDeps {
-  store: Store;
-  accounts: AccountDirectory;
-  adminToken: string;
-  logger: Logger;
-  bodyLimit?: number;
-  /** connection cap and timeouts of the API server (connections.ts), failed authentications per minute and address */
-  limits?: ConnectionLimits & { authFailuresPerMinute?: number };
-  /** called when webhooks were (re-)enabled, so pending deliveries go out */
-  onWebhooksChanged?: () => void;
-  /** sends a sample event to a webhook now (POST …/test) */
-  sendTest?: (hook: Webhook, payload: Payload) => Promise<AttemptInput>;
-  /**
-   * checks a webhook target at create/edit (uri, failover_uri): why it is refused, else
-   * undefined (the sending thread's target guard, names resolved); absent: no check
-   */
-  checkTarget?: (uri: string) => Promise<string | undefined>;
-  /** after a rotation the old secret signs beside the new one this long (default 24 h) */
-  secretGraceMs?: number;
-  /** realm of sample events when the account has none */
-  defaultRealm?: string;
-  /** what GET /health reports besides the API itself */
-  health?: () => Promise<Record<string, unknown>>;
-  /** GET /health/ready: whether this process can do its work (store writable, ARI connected with the ingest role), and why not */
-  ready?: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
-  /** GET /metrics: the Prometheus text exposition */
-  metrics?: () => Promise<{ contentType: string; body: string }>;
-  /** the version the OpenAPI document states */
-  version?: string;
-  /** false: GET /health only (a process without the api role) */
-  routes?: boolean;
-}
-
-export interface Ctx {
-  deps: ApiDeps;
-  /** attempt ids and page keys as the API shows them (opaque.ts) */
-  ids: OpaqueIds;
-  auth: Auth;
-  reloadAccounts: () => Promise<void>;
-}
 
 /** Fastify's own client errors (bad JSON, wrong content type, too large) → Kazoo shape. */
 function clientErrorMessage(err: FastifyError): string {
@@ -80,9 +36,7 @@ function clientErrorMessage(err: FastifyError): string {
   }
 }
 
-/** the API's Fastify instance, with the route types derived from the TypeBox schemas */
-export type Api = ReturnType<typeof typed>;
-const typed = (app: FastifyInstance) => app.withTypeProvider<TypeBoxTypeProvider>();
+const typed = (app: FastifyInstance): Api => app.withTypeProvider<TypeBoxTypeProvider>();
 
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({

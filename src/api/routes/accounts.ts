@@ -4,7 +4,7 @@ import { AppError, type FieldErrors } from '../../errors.js';
 import type { Account, Token } from '../../store/store.js';
 import { newId } from '../../hooks/model.js';
 import { ok } from '../reply.js';
-import type { Api, Ctx } from '../app.js';
+import type { Api, Ctx } from '../context.js';
 import { hashToken, newToken } from '../auth.js';
 import { errors, Ok } from '../schema/common.js';
 import { AccountBody, NewAccountBody, Account_, CreatedAccount, CreatedToken, Deleted, presentAccount, presentToken, Token_, type AccountFields } from '../schema/account.js';

@@ -5,7 +5,7 @@ import { toGregorianSeconds } from '../../events/gregorian.js';
 import { samplePayload } from '../../hooks/sample.js';
 import type { Webhook } from '../../hooks/model.js';
 import { ok } from '../reply.js';
-import type { Api, Ctx } from '../app.js';
+import type { Api, Ctx } from '../context.js';
 import { errors, Ok, PageQuery, Paged, StringEnum } from '../schema/common.js';
 import { DELIVERY_STATUSES, Delivery_, presentAttempt, presentDelivery, RecoverBody, Recovered, Retried, TestAttempt } from '../schema/delivery.js';
 import { fromApiTime, HookParams, nextPageKey, pageKey } from './webhooks.js';

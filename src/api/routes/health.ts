@@ -1,6 +1,6 @@
 /** /health (what the process is doing), /health/live and /health/ready (for orchestrators), /metrics (Prometheus). */
 import { Type } from '@sinclair/typebox';
-import type { Api, ApiDeps } from '../app.js';
+import type { Api, ApiDeps } from '../context.js';
 
 const Count = (description: string) => Type.Optional(Type.Integer({ minimum: 0, description }));
 

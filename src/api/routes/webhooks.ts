@@ -4,7 +4,7 @@ import { AppError, type FieldErrors } from '../../errors.js';
 import { HOOK_TYPES, newSecret, newWebhook, readWebhook, type Webhook, type WebhookInput } from '../../hooks/model.js';
 import { fromGregorianSeconds, GREGORIAN_OFFSET } from '../../events/gregorian.js';
 import { ok } from '../reply.js';
-import type { Api, Ctx } from '../app.js';
+import type { Api, Ctx } from '../context.js';
 import { errors, Ok, PageQuery, Paged, TimeParam } from '../schema/common.js';
 import { CreatedWebhook, HookType, presentSecret, presentWebhook, ReenableBody, Reenabled, WebhookBody, WebhookSecret, Webhook_ } from '../schema/webhook.js';
 import { Attempt_, presentAttempt } from '../schema/delivery.js';
