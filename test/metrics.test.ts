@@ -8,7 +8,8 @@ import { Receiver } from './helpers/receiver.js';
 import { ADMIN, runDaemon, type Running } from './helpers/daemon.js';
 import { freePort } from './helpers/net.js';
 import { dropSchemas, freshSchema, postgresReady } from './helpers/postgres.js';
-import { LATENCY_BUCKETS } from '../src/metrics/registry.js';
+import { pino } from 'pino';
+import { LATENCY_BUCKETS, Metrics } from '../src/metrics/registry.js';
 import { readiness } from '../src/metrics/ready.js';
 
 let ari: FakeAri | undefined;
@@ -259,6 +260,48 @@ describe('GET /metrics', () => {
     } finally {
       await other.daemon.close();
     }
+  });
+});
+
+describe('the store gauges', () => {
+  it('read the store at most once a second; a failed read is NaN (labelled: left out), and read again next time', async () => {
+    let now = 5_000_000;
+    let reads = 0;
+    let fail = false;
+    const store = {
+      oldestPending: async () => {
+        reads += 1;
+        if (fail) throw new Error('connection terminated');
+        return now - 4000;
+      },
+      countWebhooksByHealth: async () => {
+        if (fail) throw new Error('connection terminated');
+        return { healthy: 2, failing: 1, disabled: 0 };
+      },
+    };
+    const metrics = new Metrics({ store, pendingCount: async () => 7, ingest: false, deliver: false, logger: pino({ level: 'silent' }), now: () => now });
+    const samples = async () => parse((await metrics.scrape()).body);
+    let m = await samples();
+    expect(value(m, 'callhook_oldest_pending_delivery_age_seconds')).toBe(4);
+    expect(value(m, 'callhook_webhooks{health="failing"}')).toBe(1);
+    expect(value(m, 'callhook_deliveries_pending')).toBe(7);
+    expect(m.has('callhook_ari_connected')).toBe(false);
+    // within the second: the stored time is reused, the age still moves on
+    now += 500;
+    fail = true;
+    m = await samples();
+    expect(reads).toBe(1);
+    expect(value(m, 'callhook_oldest_pending_delivery_age_seconds')).toBe(4.5);
+    now += 500;
+    m = await samples();
+    expect(reads).toBe(2);
+    expect(value(m, 'callhook_oldest_pending_delivery_age_seconds')).toBeNaN();
+    expect([...m.keys()].some((k) => k.startsWith('callhook_webhooks{'))).toBe(false);
+    fail = false;
+    m = await samples();
+    expect(reads).toBe(3);
+    expect(value(m, 'callhook_oldest_pending_delivery_age_seconds')).toBe(4);
+    expect(value(m, 'callhook_webhooks{health="healthy"}')).toBe(2);
   });
 });
 

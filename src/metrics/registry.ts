@@ -55,7 +55,9 @@ function cached<T>(read: () => Promise<T>, ms: number, now: () => number): () =>
       const value = read();
       last = { at: now(), value };
       // a failed read is not kept: the next scrape asks again
-      value.catch(() => (last = undefined));
+      value.catch(() => {
+        if (last?.value === value) last = undefined;
+      });
     }
     return last.value;
   };
@@ -88,7 +90,7 @@ export class Metrics implements DeliveryMetrics, IngestMetrics, AriMetrics {
           this.inc(value());
         },
       });
-    /** a gauge read at scrape time; when the read fails it is logged and the gauge left out of this scrape */
+    /** a gauge read at scrape time; when the read fails it is logged and the gauge is NaN (labelled: left out) in this scrape */
     const gauge = <L extends string>(name: string, help: string, labelNames: L[], read: (g: Gauge<L>) => void | Promise<void>) =>
       new Gauge<L>({
         name: PREFIX + name,
@@ -100,6 +102,7 @@ export class Metrics implements DeliveryMetrics, IngestMetrics, AriMetrics {
             await read(this);
           } catch (err) {
             this.reset();
+            if (labelNames.length === 0) this.set(NaN);
             log.warn({ metric: PREFIX + name, reason: (err as Error).message }, 'could not read a metric');
           }
         },
