@@ -17,6 +17,8 @@ import { Dispatcher } from './delivery/dispatcher.js';
 import { healthNotifier } from './delivery/notify.js';
 import { buildApp } from './api/app.js';
 import { newToken } from './api/auth.js';
+import { Metrics } from './metrics/registry.js';
+import { readiness } from './metrics/ready.js';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -84,6 +86,14 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
   const reloadAccounts = () => loadAccounts().catch((err: Error) => logger.warn({ reason: err.message }, 'could not reload accounts'));
   const accountsTimer = config.databaseUrl ? setInterval(reloadAccounts, ACCOUNTS_RELOAD_MS).unref() : undefined;
 
+  // counting a large backlog is a scan: health polled in a loop must not keep the store busy
+  let pending = { at: 0, n: 0 };
+  const pendingCount = async () => {
+    if (Date.now() - pending.at >= 1000) pending = { n: await store.countPending(), at: Date.now() };
+    return pending.n;
+  };
+  const metrics = new Metrics({ store, pendingCount, ingest: has('ingest'), deliver: has('deliver'), logger: logger.child({ component: 'metrics' }) });
+
   const sender = new ThreadSender({
     connectTimeoutMs: config.delivery.connectTimeoutMs,
     timeoutMs: config.delivery.timeoutMs,
@@ -110,6 +120,7 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
     disableWindowMs: config.delivery.disableWindowMs,
     userAgent: `callhook/${VERSION}`,
     notify: healthNotifier(store, accounts, () => dispatcher.wake()),
+    metrics,
   });
   const defaultRealm = config.defaultRealm ?? new URL(config.ari.url).hostname;
   const tracker = new CallTracker(accounts, { accountVariable: config.accountVariable });
@@ -121,11 +132,13 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
     logger: logger.child({ component: 'ingest' }),
     defaultRealm,
     onStored: () => dispatcher.wake(),
+    metrics,
   });
   const ariLog = logger.child({ component: 'ari' });
   const ari = new AriClient({
     ...config.ari,
     logger: ariLog,
+    metrics,
     onEvent: (ev) => ingest.push(ev),
     onConnected: () => {
       reconcile({ ari, tracker, ingest, store, logger: ariLog }).catch((err: Error) =>
@@ -133,13 +146,8 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
       );
     },
   });
+  metrics.watch({ ari, ingest, tracker, dispatcher });
 
-  // counting a large backlog is a scan: health polled in a loop must not keep the store busy
-  let pending = { at: 0, n: 0 };
-  const pendingCount = async () => {
-    if (Date.now() - pending.at >= 1000) pending = { n: await store.countPending(), at: Date.now() };
-    return pending.n;
-  };
   const app = await buildApp({
     store,
     accounts,
@@ -170,6 +178,8 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
       rss_mb: Math.round(process.memoryUsage.rss() / 2 ** 20),
       heap_used_mb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
     }),
+    ready: readiness({ store, ...(has('ingest') && { ari }) }),
+    metrics: () => metrics.scrape(),
   });
   try {
     await app.listen({ host: config.api.host, port: config.api.port });
@@ -190,7 +200,10 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
   // retention: attempts, finished deliveries and their events older than CALLHOOK_RETENTION_DAYS
   const prune = () =>
     store.prune(Date.now() - config.retentionDays * 86_400_000).then(
-      (n) => (n.expired || n.attempts || n.deliveries || n.events) && logger.info({ pruned: n }, 'pruned old delivery records'),
+      (n) => {
+        metrics.expired(n.expired);
+        if (n.expired || n.attempts || n.deliveries || n.events) logger.info({ pruned: n }, 'pruned old delivery records');
+      },
       (err: unknown) => logger.error({ err }, 'pruning failed'),
     );
   void prune();

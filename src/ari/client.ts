@@ -25,6 +25,13 @@ export interface AriClientOptions {
   /** reconnect backoff bounds (ms) */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** counts reconnects (src/metrics/) */
+  metrics?: AriMetrics;
+}
+
+export interface AriMetrics {
+  /** the connection was lost, or a try to connect failed: another try follows */
+  reconnect(): void;
 }
 
 export type AriState = 'connecting' | 'connected' | 'disconnected' | 'closed';
@@ -218,6 +225,7 @@ export class AriClient {
         { ari: this.shownUrl, code, reason: failure, attempt: this.failures, retry_in_ms: delay },
         wasConnected ? 'ARI connection lost; reconnecting' : 'ARI not reachable; retrying',
       );
+      this.opts.metrics?.reconnect();
       this.reconnectTimer = setTimeout(() => this.connect(), delay);
     });
   }

@@ -49,7 +49,28 @@ export interface DispatcherOptions {
   userAgent: string;
   /** tells the notifications webhooks of a health transition (stored as their deliveries) */
   notify?: (notice: HealthNotice) => Promise<void>;
+  /** counts tries and finished deliveries (src/metrics/); test sends are not counted */
+  metrics?: DeliveryMetrics;
   random?: () => number;
+}
+
+/** what a try's answer was, in few enough kinds to count */
+export type StatusClass = '2xx' | '3xx' | '4xx' | '5xx' | 'error' | 'timeout';
+
+/** what the dispatcher tells its metrics, once each try and its delivery's outcome are recorded */
+export interface DeliveryMetrics {
+  attempt(statusClass: StatusClass): void;
+  /** a delivery answered 2xx, `latencySec` after its event happened (the PBX's clock) */
+  delivered(latencySec: number): void;
+  /** a delivery given up: not retried (4xx, 410) or its retries exhausted */
+  failed(): void;
+}
+
+export function statusClass(res: Pick<HttpResult, 'status' | 'error'>): StatusClass {
+  const s = res.status;
+  if (s === undefined) return /timeout|timedout/i.test(res.error ?? '') ? 'timeout' : 'error';
+  if (s >= 200 && s < 600) return `${Math.floor(s / 100)}xx` as StatusClass;
+  return 'error';
 }
 
 /** a webhook's request for a payload, its custom_data merged */
@@ -376,6 +397,9 @@ export class Dispatcher {
     // the tries settled next see this health at once, before it is saved
     if (decision.health) this.healthSeen.set(hook.id, { health: decision.health, at: now });
     await this.record(attemptOf(d, hook, sent, decision.attempt, now), { id: d.id, ...decision.delivery });
+    this.o.metrics?.attempt(statusClass(sent.res));
+    if (decision.delivery.status === 'succeeded') this.o.metrics?.delivered(Math.max(0, now - d.event_created) / 1000);
+    else if (decision.delivery.status === 'failed') this.o.metrics?.failed();
     if (decision.health) await this.saveHealth(hook, health, decision, now);
     if (decision.disable) {
       const { reason, collect } = decision.disable;

@@ -30,6 +30,12 @@ export interface IngestOptions {
   onStored: () => void;
   /** call events kept while the store fails; beyond it the oldest are dropped (default 100 000) */
   maxQueued?: number;
+  /** counts the call events the tracker made (src/metrics/) */
+  metrics?: IngestMetrics;
+}
+
+export interface IngestMetrics {
+  callEvent(hookEvent: CallEvent['hookEvent']): void;
 }
 
 export class Ingest {
@@ -46,6 +52,11 @@ export class Ingest {
   lost = 0;
 
   constructor(private readonly o: IngestOptions) {}
+
+  /** call events waiting to be stored */
+  get queued(): number {
+    return this.pending.length;
+  }
 
   /** Accepts one ARI event (of any shape: the tracker ignores what is none); never throws. */
   push(ev: AriEvent): void {
@@ -77,7 +88,10 @@ export class Ingest {
   }
 
   private enqueue(events: CallEvent[], ari: number): void {
-    for (const e of events) this.pending.push(e);
+    for (const e of events) {
+      this.pending.push(e);
+      this.o.metrics?.callEvent(e.hookEvent);
+    }
     this.pendingAri += ari;
     this.trim();
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());

@@ -49,6 +49,8 @@ export interface DueDelivery {
   call_id: string;
   /** the account of the call (X-Account-ID) */
   account_id: string;
+  /** unix ms: when the event happened (the PBX's clock; the stored event's `created`) */
+  event_created: number;
   /** where it goes: the webhook's uri, a probe of it while failing, or its failover_uri */
   target: Target;
 }
@@ -190,6 +192,8 @@ export interface Store {
   pendingByWebhook(ids: string[]): Promise<Map<string, number>>;
   /** how many enabled webhooks are failing */
   countFailing(): Promise<number>;
+  /** how many webhooks there are of each health as the API shows it (`disabled`: not enabled) */
+  countWebhooksByHealth(): Promise<Record<'healthy' | 'failing' | 'disabled', number>>;
 
   /* outbox */
   /**
@@ -214,6 +218,8 @@ export interface Store {
   listAttempts(query: AttemptQuery): Promise<PageResult<Attempt>>;
   /** how many deliveries are pending */
   countPending(): Promise<number>;
+  /** unix ms: when the oldest pending delivery was stored (undefined: none is pending). A scan, like countPending */
+  oldestPending(): Promise<number | undefined>;
   /** the earliest retry time after `after` of any pending delivery (cheap: the dispatcher's alarm clock) */
   nextDueAt(after: number): Promise<number | undefined>;
   /** failed tries of a webhook since `since` (auto-disable) */
@@ -235,6 +241,9 @@ export interface Store {
   loadLegs(): Promise<StoredLeg[]>;
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;
+
+  /** commits a tiny write (the setting `ready_check`): throws when the store cannot write (readiness) */
+  ping(): Promise<void>;
 
   close(): Promise<void>;
 }

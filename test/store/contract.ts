@@ -351,6 +351,19 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(Object.fromEntries(await store.pendingByWebhook(['h1', 'h2', 'nope']))).toEqual({ h1: 3, h2: 1, nope: 0 });
       });
 
+      it('counts webhooks by health as the API shows it: a webhook not enabled is disabled, whatever its last health', async () => {
+        expect(await store.countWebhooksByHealth()).toEqual({ healthy: 1, failing: 0, disabled: 0 });
+        await store.createWebhook(webhook('h2', 'a1'));
+        await store.createWebhook(webhook('h3', 'a2'));
+        await store.createWebhook(webhook('h4', 'a2', { enabled: false }));
+        expect(await store.setWebhookHealth('h2', failing(Date.now() + 5000), Date.now(), 'healthy')).toBe(true);
+        expect(await store.setWebhookHealth('h3', failing(Date.now() + 5000), Date.now(), 'healthy')).toBe(true);
+        expect(await store.countWebhooksByHealth()).toEqual({ healthy: 1, failing: 2, disabled: 1 });
+        expect(await store.disableWebhook('h3', 'failing for too long', Date.now(), true)).toBe(true);
+        expect(await store.countWebhooksByHealth()).toEqual({ healthy: 1, failing: 1, disabled: 2 });
+        expect(await store.countFailing()).toBe(1);
+      });
+
       it('rotates the secret, keeping the old one beside it until the grace period ends', async () => {
         expect(await store.rotateSecret('a2', 'h1', 'whsec_new', 5000, 10)).toBe(false);
         expect(await store.rotateSecret('a1', 'h1', 'whsec_new', 5000, 10)).toBe(true);
@@ -422,6 +435,39 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(expired).toMatchObject({ status: 'failed', last_error: expect.stringMatching(/^expired/) });
       expect((await store.listDeliveries({ webhook_id: 'h1', status: 'pending', limit: 10 })).items).toHaveLength(1);
       expect(await store.recoverDeliveries('h2', 0, Date.now())).toBe(1);
+    });
+
+    it('tells when the oldest pending delivery was stored; a claim carries the time of its event', async () => {
+      expect(await store.oldestPending()).toBeUndefined();
+      const before = Date.now();
+      await store.insertEvents([{ event: event('e1', 'legA', 1111), webhookIds: ['h1'] }]);
+      const after = Date.now();
+      await new Promise((r) => setTimeout(r, 20));
+      const second = Date.now();
+      await store.insertEvents([{ event: event('e2', 'legB', 2222), webhookIds: ['h1'] }]);
+      const oldest = await store.oldestPending();
+      expect(oldest).toBeGreaterThanOrEqual(before);
+      expect(oldest).toBeLessThanOrEqual(after);
+      const due = await store.claimDeliveries(Date.now() + 1000, 10, 60_000);
+      expect(due.map((d) => [d.event_id, d.event_created]).sort()).toEqual([['e1', 1111], ['e2', 2222]]);
+      // the first one delivered: the second is the oldest pending
+      const d1 = due.find((d) => d.event_id === 'e1')!;
+      const now = Date.now();
+      await store.recordAttempts([{ attempt: { ...attempt(d1.id, now), result: 'success' }, update: { id: d1.id, status: 'succeeded', tries: 1, next_at: now, last_error: null } }]);
+      expect(await store.oldestPending()).toBeGreaterThanOrEqual(second);
+      // sent again: it is the oldest pending once more
+      expect(await store.retryDelivery('h1', d1.id, Date.now())).toBe(true);
+      expect(await store.oldestPending()).toBe(oldest);
+      expect(await store.countPending()).toBe(2);
+    });
+
+    it('ping commits a write, again and again', async () => {
+      await store.ping();
+      const first = await store.getSetting('ready_check');
+      expect(Number(first)).toBeGreaterThan(1_600_000_000_000);
+      await new Promise((r) => setTimeout(r, 5));
+      await store.ping();
+      expect(Number(await store.getSetting('ready_check'))).toBeGreaterThan(Number(first));
     });
 
     it('keeps call legs with the events, and settings', async () => {

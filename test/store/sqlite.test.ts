@@ -97,9 +97,12 @@ describe('SQLite store on disk', () => {
     await add(3, 2);
     expect(await store.countPending()).toBe(5);
     const worker = (store as unknown as { checkpointer: Worker }).checkpointer;
+    const oldest = await store.oldestPending();
+    expect(oldest).toBeGreaterThan(0);
     await worker.terminate();
     await add(5, 1);
     expect(await store.countPending()).toBe(6);
+    expect(await store.oldestPending()).toBe(oldest);
     await store.close();
   });
 });

@@ -59,7 +59,7 @@ const CLAIM = `
     UPDATE deliveries d SET locked_until = $4 FROM picked WHERE d.seq = picked.seq
     RETURNING d.seq, d.id, d.event_id, d.webhook_id, d.tries, d.next_at
   )
-  SELECT l.id, l.event_id, l.webhook_id, l.tries, e.payload, e.hook_event, e.call_id, e.account_id
+  SELECT l.id, l.event_id, l.webhook_id, l.tries, e.payload, e.hook_event, e.call_id, e.account_id, e.created AS event_created
   FROM leased l JOIN events e ON e.id = l.event_id
   ORDER BY l.next_at, l.seq`;
 
@@ -273,6 +273,14 @@ export class PostgresStore implements Store {
   async countFailing(): Promise<number> {
     return (await this.rows<{ n: number }>("SELECT COUNT(*) AS n FROM webhooks WHERE enabled AND health = 'failing'"))[0]!.n;
   }
+  async countWebhooksByHealth(): Promise<Record<'healthy' | 'failing' | 'disabled', number>> {
+    const out = { healthy: 0, failing: 0, disabled: 0 };
+    const rows = await this.rows<{ health: keyof typeof out; n: number }>(
+      "SELECT CASE WHEN enabled THEN health ELSE 'disabled' END AS health, COUNT(*) AS n FROM webhooks GROUP BY 1",
+    );
+    for (const r of rows) if (r.health in out) out[r.health] += r.n;
+    return out;
+  }
 
   /** the events in one statement, then the deliveries of the new ones in another, and the legs */
   async insertEvents(items: { event: StoredEvent; webhookIds: string[] }[], legs?: LegChanges): Promise<number> {
@@ -390,6 +398,10 @@ export class PostgresStore implements Store {
   async countPending(): Promise<number> {
     return (await this.rows<{ n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'"))[0]!.n;
   }
+  async oldestPending(): Promise<number | undefined> {
+    const [r] = await this.rows<{ at: number | null }>("SELECT MIN(created) AS at FROM deliveries WHERE status = 'pending'");
+    return r?.at ?? undefined;
+  }
   async nextDueAt(after: number): Promise<number | undefined> {
     const [r] = await this.rows<{ at: number | null }>("SELECT MIN(next_at) AS at FROM deliveries WHERE status = 'pending' AND next_at > $1", [after]);
     return r?.at ?? undefined;
@@ -452,6 +464,10 @@ export class PostgresStore implements Store {
   }
   async setSetting(key: string, value: string): Promise<void> {
     await this.pool.query('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query("INSERT INTO settings (key, value) VALUES ('ready_check', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [String(Date.now())]);
   }
 
   async close(): Promise<void> {

@@ -27,6 +27,16 @@ const BACKSTOP_PAGES = 10_000;
 const CHECKPOINT_INTERVAL_MS = 50;
 /** a scan of every pending delivery: with a large backlog it takes tens of ms, so the checkpointer's thread runs it */
 const COUNT_PENDING = "SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'";
+/**
+ * when the oldest pending delivery was stored (NULL: none is): the first by seq, which is the
+ * order they were stored in. MIN(seq) is read from a pending index (the rowid is in every
+ * index), not by walking the table from its first row past the finished ones
+ */
+const OLDEST_PENDING =
+  "SELECT (SELECT created FROM deliveries WHERE seq = (SELECT MIN(seq) FROM deliveries INDEXED BY deliveries_pending_next WHERE status = 'pending')) AS at";
+/** the scans the checkpointer's thread runs for this store */
+const SCANS = { count: COUNT_PENDING, oldest: OLDEST_PENDING };
+type Scan = keyof typeof SCANS;
 
 /**
  * One process owns a SQLite store (its delivery leases live in that process's memory): an
@@ -72,8 +82,8 @@ export class SqliteStore implements Store {
   private readonly stmt: Record<string, Database.Statement>;
   private claimRound = 0;
   private readonly checkpointer: Worker | undefined;
-  /** countPending calls waiting for the checkpointer's answer, by request number */
-  private readonly counting = new Map<number, (n: number | undefined) => void>();
+  /** countPending and oldestPending calls waiting for the checkpointer's answer, by request number */
+  private readonly counting = new Map<number, (n: number | null | undefined) => void>();
   private countRequests = 0;
   private readonly lock: Database.Database | undefined;
   /** claimed deliveries by id → their seq and until when (leases are this process's: it owns the file) */
@@ -95,11 +105,11 @@ export class SqliteStore implements Store {
     if (file !== ':memory:') {
       this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
       this.db.pragma(`journal_size_limit = ${64 * 2 ** 20}`);
-      this.checkpointer = startWorker(import.meta.url, 'checkpoint-worker', { file, countSql: COUNT_PENDING, intervalMs: CHECKPOINT_INTERVAL_MS });
+      this.checkpointer = startWorker(import.meta.url, 'checkpoint-worker', { file, queries: SCANS, intervalMs: CHECKPOINT_INTERVAL_MS });
       this.checkpointer.unref();
       // without its checkpointer the writer checkpoints as SQLite does by default
       this.checkpointer.on('error', () => this.db.open && this.db.pragma('wal_autocheckpoint = 1000'));
-      this.checkpointer.on('message', ({ count, n }: { count: number; n: number | undefined }) => {
+      this.checkpointer.on('message', ({ count, n }: { count: number; n: number | null | undefined }) => {
         this.counting.get(count)?.(n);
         this.counting.delete(count);
         if (this.counting.size === 0) this.checkpointer?.unref();
@@ -150,6 +160,8 @@ export class SqliteStore implements Store {
       ),
       pendingOf: p("SELECT COUNT(*) AS n FROM deliveries INDEXED BY deliveries_pending_leg WHERE webhook_id = ? AND status = 'pending'").pluck(),
       countFailing: p("SELECT COUNT(*) FROM webhooks WHERE enabled = 1 AND health = 'failing'").pluck(),
+      byHealth: p("SELECT CASE WHEN enabled = 1 THEN health ELSE 'disabled' END AS health, COUNT(*) AS n FROM webhooks GROUP BY 1"),
+      ping: p("INSERT INTO settings (key, value) VALUES ('ready_check', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
       deleteWebhook: p('DELETE FROM webhooks WHERE account_id = ? AND id = ?'),
       disableWebhook: p('UPDATE webhooks SET enabled = 0, paused = ?, disabled_reason = ?, updated = ? WHERE id = ? AND enabled = 1 AND updated <= ?'),
       reenable: p('UPDATE webhooks SET enabled = 1, paused = 0, disabled_reason = NULL, updated = ? WHERE account_id = ? AND enabled = 0'),
@@ -179,12 +191,13 @@ export class SqliteStore implements Store {
         ORDER BY next_at, seq
         LIMIT @limit`).pluck(),
       dueRow: p(`
-        SELECT d.id, d.event_id, d.webhook_id, d.tries, e.payload, e.hook_event, e.call_id, e.account_id
+        SELECT d.id, d.event_id, d.webhook_id, d.tries, e.payload, e.hook_event, e.call_id, e.account_id, e.created AS event_created
         FROM deliveries d
         JOIN events e ON e.id = d.event_id
         WHERE d.seq = ?`),
       nextDue: p("SELECT MIN(next_at) AS at FROM deliveries WHERE status = 'pending' AND next_at > ?"),
-      countPending: p(COUNT_PENDING),
+      countPending: p(COUNT_PENDING).pluck(),
+      oldestPending: p(OLDEST_PENDING).pluck(),
       failures: p("SELECT COUNT(*) AS n FROM attempts WHERE webhook_id = ? AND result = 'failure' AND created >= ?"),
       retryOne: p(
         "UPDATE deliveries SET status = 'pending', next_at = @now, updated = @now WHERE webhook_id = @webhook_id AND id = @id AND status != 'pending'",
@@ -312,6 +325,11 @@ export class SqliteStore implements Store {
   async countFailing(): Promise<number> {
     return this.stmt.countFailing!.get() as number;
   }
+  async countWebhooksByHealth(): Promise<Record<'healthy' | 'failing' | 'disabled', number>> {
+    const out = { healthy: 0, failing: 0, disabled: 0 };
+    for (const r of this.stmt.byHealth!.all() as { health: keyof typeof out; n: number }[]) if (r.health in out) out[r.health] += r.n;
+    return out;
+  }
   async deleteWebhook(accountId: string, id: string): Promise<boolean> {
     return this.stmt.deleteWebhook!.run(accountId, id).changes > 0;
   }
@@ -395,17 +413,27 @@ export class SqliteStore implements Store {
   }
   /** counted on the checkpointer's connection, off this thread; here when that thread is not running */
   async countPending(): Promise<number> {
+    const n = await this.scan('count');
+    return n ?? (this.stmt.countPending!.get() as number);
+  }
+  /** read on the checkpointer's connection like countPending */
+  async oldestPending(): Promise<number | undefined> {
+    const at = await this.scan('oldest');
+    return (at === undefined ? (this.stmt.oldestPending!.get() as number | null) : at) ?? undefined;
+  }
+  /** a scan's value from the checkpointer's thread (null: none); undefined when that thread did not answer */
+  private async scan(query: Scan): Promise<number | null | undefined> {
     const worker = this.checkpointer;
-    if (worker && worker.threadId !== -1) {
-      const count = this.countRequests++;
-      const n = await new Promise<number | undefined>((resolve) => {
-        this.counting.set(count, resolve);
-        worker.ref(); // an awaited answer keeps the process alive
-        worker.postMessage({ count });
-      });
-      if (n !== undefined) return n;
-    }
-    return (this.stmt.countPending!.get() as { n: number }).n;
+    if (!worker || worker.threadId === -1) return undefined;
+    const count = this.countRequests++;
+    return new Promise<number | null | undefined>((resolve) => {
+      this.counting.set(count, resolve);
+      worker.ref(); // an awaited answer keeps the process alive
+      worker.postMessage({ count, query });
+    });
+  }
+  async ping(): Promise<void> {
+    this.stmt.ping!.run(String(Date.now()));
   }
   async failuresSince(webhookId: string, since: number): Promise<number> {
     return (this.stmt.failures!.get(webhookId, since) as { n: number }).n;
