@@ -26,7 +26,9 @@ export function createLogger(level: string, format: LogFormat = 'json'): Logger 
       sync: true,
       colorize: process.stdout.isTTY === true,
       translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
-      ignore: 'pid,hostname,service',
+      // [2026-11-24 14:45:56.488] WARN: [ari] ARI not reachable; retrying, its fields indented below
+      messageFormat: '{if component}[{component}] {end}{msg}',
+      ignore: 'pid,hostname,service,component',
     }),
   );
 }

@@ -5,9 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
-import { pino } from 'pino';
-import { buildApp } from '../api/app.js';
-import { publicAccount } from '../api/routes/accounts.js';
 import { AccountDirectory } from '../calls/account.js';
 import type { Account } from '../store/store.js';
 import { CliError, EXIT, collect, note, out, printJson, printTable, shownTime, withJson, withStore, type CliStore, type JsonOption } from './common.js';
@@ -21,6 +18,7 @@ interface CreateOptions extends JsonOption {
 
 /** POST /api/v1/accounts of the real API against this store; the created account and its first token */
 async function createThroughApi(store: CliStore, data: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const [{ pino }, { buildApp }] = await Promise.all([import('pino'), import('../api/app.js')]);
   const adminToken = randomBytes(32).toString('base64url');
   const app = await buildApp({ store, accounts: new AccountDirectory(), adminToken, logger: pino({ level: 'silent' }) });
   try {
@@ -68,6 +66,7 @@ export function accountsCommand(): Command {
 
   withJson(cmd.command('list').description('list the accounts')).action(async (o: JsonOption) => {
     const accounts = await withStore((store) => store.listAccounts());
+    const { publicAccount } = await import('../api/routes/accounts.js');
     if (o.json) return printJson(accounts.map(publicAccount));
     printTable(accounts.map(shown), ['id', 'name', 'realm', 'parent', 'accountcodes', 'numbers', 'created'], 'no accounts');
   });

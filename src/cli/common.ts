@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import { AppError } from '../errors.js';
-import { SqliteStore } from '../store/sqlite/store.js';
-import { PostgresStore } from '../store/postgres/store.js';
+import type { SqliteStore } from '../store/sqlite/store.js';
+import type { PostgresStore } from '../store/postgres/store.js';
 import { fromGregorianSeconds, GREGORIAN_OFFSET } from '../events/gregorian.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -48,7 +48,12 @@ export type CliStore = SqliteStore | PostgresStore;
  */
 export async function openStore(c: Config): Promise<CliStore> {
   try {
-    return c.databaseUrl ? await PostgresStore.open(c.databaseUrl) : new SqliteStore(join(c.dataDir, 'callhook.db'));
+    if (c.databaseUrl) {
+      const { PostgresStore } = await import('../store/postgres/store.js');
+      return await PostgresStore.open(c.databaseUrl);
+    }
+    const { SqliteStore } = await import('../store/sqlite/store.js');
+    return new SqliteStore(join(c.dataDir, 'callhook.db'));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const hint = /in use by another callhook process/.test(message)

@@ -3,7 +3,6 @@ import { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { startDaemon } from '../main.js';
 
 export async function runDaemon(): Promise<void> {
   let config;
@@ -20,6 +19,8 @@ export async function runDaemon(): Promise<void> {
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   let daemon;
   try {
+    // loaded here: the admin commands and --help do not load the daemon
+    const { startDaemon } = await import('../main.js');
     daemon = await startDaemon(config, logger);
   } catch (err) {
     logger.fatal({ err }, 'callhook could not start');

@@ -1,6 +1,6 @@
 /** The callhook command: the daemon without a command, admin commands on the same store otherwise (docs/cli.md). */
 import { Command, CommanderError } from 'commander';
-import { VERSION } from '../main.js';
+import { readFileSync } from 'node:fs';
 import { accountsCommand } from './accounts.js';
 import { CliError, EXIT } from './common.js';
 import { runDaemon, startCommand } from './daemon.js';
@@ -9,6 +9,8 @@ import { migrateCommand } from './migrate.js';
 import { replayCommand } from './replay.js';
 import { tokensCommand } from './tokens.js';
 import { webhooksCommand } from './webhooks.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export function program(): Command {
   const root = new Command('callhook')
