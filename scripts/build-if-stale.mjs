@@ -4,7 +4,8 @@
  * output in dist/ (or without one), or a tsconfig or package.json newer than dist/cli.js.
  * `npm start` runs it first (prestart), `npm ci` too (prepare): a fresh clone builds once, a
  * restart starts at once. A failed build marks dist/cli.js stale, so the next run builds again.
- * Without TypeScript (installed with --omit=dev) an existing dist/ is used as it is.
+ * Without TypeScript (installed with --omit=dev) an existing dist/ is used as it is; without
+ * src/ (the Dockerfile's dependency layer) there is nothing to build.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs';
@@ -41,6 +42,11 @@ function staleness() {
   return undefined;
 }
 
+// the Dockerfile installs the dependencies before it copies src/: nothing to build yet
+if (!existsSync(src)) {
+  process.stderr.write('build-if-stale: no src/ here; nothing to build\n');
+  process.exit(0);
+}
 const why = process.argv.includes('--force') ? 'forced' : staleness();
 if (!why) process.exit(0);
 
