@@ -2,10 +2,14 @@
  * No Docker engine here: the Dockerfile and docker-compose.yml are checked by reading them,
  * against the repository and the running code (what they copy exists and is not ignored, the
  * image runs the package's bin as a non-root user, its data volume, port and health check are
- * the ones callhook uses), and the compose service builds that Dockerfile.
+ * the ones callhook uses), and the compose service builds that Dockerfile. The systemd unit of
+ * docs/deploy.md is checked with systemd-analyze where it is installed.
  */
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { buildApp } from '../src/api/app.js';
 import { AccountDirectory } from '../src/calls/account.js';
@@ -138,5 +142,42 @@ describe('docker-compose.yml', () => {
     const keys = [...s.matchAll(/^ {6}([A-Z_]+):/gm)].map((m) => m[1]!);
     expect(keys.length).toBeGreaterThan(0);
     for (const k of keys) expect(known, k).toContain(k);
+  });
+});
+
+describe('the systemd unit of docs/deploy.md', () => {
+  const unit = /```ini\n([\s\S]*?)```/.exec(read('docs/deploy.md'))![1]!;
+  const keys = new Map<string, string[]>();
+  for (const [, k, v] of unit.matchAll(/^(\w+)=(.*)$/gm)) keys.set(k!, [...(keys.get(k!) ?? []), v!]);
+
+  it('runs the package bin as its own user with a state directory, a restart policy and the hardening', () => {
+    expect(keys.get('User')).toEqual(['callhook']);
+    expect(keys.get('StateDirectory')).toEqual(['callhook']);
+    expect(keys.get('Environment')).toContain('CALLHOOK_DATA_DIR=/var/lib/callhook');
+    expect(keys.get('EnvironmentFile')).toEqual(['/etc/callhook/callhook.env']);
+    expect(keys.get('Restart')).toEqual(['on-failure']);
+    // a configuration error (exit code 2) is not restarted
+    expect(keys.get('RestartPreventExitStatus')).toEqual(['2']);
+    for (const k of ['NoNewPrivileges', 'ProtectHome', 'PrivateTmp', 'PrivateDevices']) expect(keys.get(k), k).toEqual(['yes']);
+    expect(keys.get('ProtectSystem')).toEqual(['strict']);
+    expect(keys.has('MemoryDenyWriteExecute')).toBe(false);
+    const bin = (JSON.parse(read('package.json')) as { bin: { callhook: string } }).bin.callhook;
+    expect(keys.get('ExecStart')![0]).toMatch(new RegExp(`^/usr/bin/node .*/opt/callhook/${bin}$`));
+    const names = new Set(SETTINGS.map((x) => x.env));
+    for (const e of keys.get('Environment')!) {
+      const name = e.split('=')[0]!;
+      if (name.startsWith('CALLHOOK_')) expect(names, name).toContain(name);
+    }
+  });
+
+  const analyze = spawnSync('systemd-analyze', ['--version']).status === 0;
+  it.runIf(analyze)('passes systemd-analyze verify', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'callhook-unit-'));
+    const file = join(dir, 'callhook.service');
+    writeFileSync(file, unit);
+    const r = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
+    // only the unit's own problems: the host may lack node or the callhook user
+    const own = (r.stderr + r.stdout).split('\n').filter((l) => l.includes('callhook.service') && !/Command .* is not executable|No such file/.test(l));
+    expect(own).toEqual([]);
   });
 });
