@@ -32,6 +32,7 @@ export interface Config {
   /** refuse webhook targets in private ranges (10/8, 172.16/12, 192.168/16, fc00::/7, 100.64/10) too */
   refusePrivateTargets: boolean;
   logLevel: string;
+  logFormat: LogFormat;
   delivery: {
     concurrency: number;
     perHookConcurrency: number;
@@ -55,6 +56,9 @@ export interface Config {
 
 export const ROLES = ['ingest', 'deliver', 'api'] as const;
 export type Role = (typeof ROLES)[number];
+
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 type Kind = 'string' | 'int' | 'list' | 'bool';
 interface Setting {
@@ -97,6 +101,7 @@ export const SETTINGS: Setting[] = [
   { env: 'CALLHOOK_ALLOW_TARGETS', path: 'allowTargets', kind: 'list', schema: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+(/\\d{1,3})?$' })), default: [], doc: 'comma-separated CIDRs that webhooks may target despite the private-address guard' },
   { env: 'CALLHOOK_REFUSE_PRIVATE_TARGETS', path: 'refusePrivateTargets', kind: 'bool', schema: Type.Boolean(), default: 'false', doc: 'true: webhooks may not target private ranges either (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7) unless listed in CALLHOOK_ALLOW_TARGETS' },
   { env: 'LOG_LEVEL', path: 'logLevel', kind: 'string', schema: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))), default: 'info', doc: 'pino log level' },
+  { env: 'CALLHOOK_LOG_FORMAT', path: 'logFormat', kind: 'string', schema: Type.Union(LOG_FORMATS.map((f) => Type.Literal(f))), default: 'json', doc: 'json: one JSON object a line (for log collectors); pretty: readable lines for people (pino-pretty), the same secrets redacted' },
   { env: 'CALLHOOK_CONCURRENCY', path: 'delivery.concurrency', kind: 'int', schema: Int(1, 10000), default: 64, doc: 'requests in flight at once, all hooks together' },
   { env: 'CALLHOOK_HOOK_CONCURRENCY', path: 'delivery.perHookConcurrency', kind: 'int', schema: Int(1, 1000), default: 8, doc: 'requests in flight at once to one webhook' },
   { env: 'CALLHOOK_CONNECT_TIMEOUT_MS', path: 'delivery.connectTimeoutMs', kind: 'int', schema: Int(100, 120000), default: 5000, doc: 'TCP/TLS connect timeout of a delivery' },

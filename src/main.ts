@@ -1,7 +1,7 @@
 /** startDaemon(config): wires ARI → tracker → ingest → store → dispatcher, and the REST API. */
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config, Role } from './config.js';
 import { AriClient, safeUrl } from './ari/client.js';
@@ -19,6 +19,9 @@ import { buildApp } from './api/app.js';
 import { newToken } from './api/auth.js';
 import { Metrics } from './metrics/registry.js';
 import { readiness } from './metrics/ready.js';
+import { createLogger } from './log.js';
+
+export { createLogger } from './log.js';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -31,17 +34,6 @@ export interface Daemon {
   logger: Logger;
   ingest: Ingest;
   close(): Promise<void>;
-}
-
-export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    base: { service: 'callhook' },
-    redact: {
-      paths: ['password', '*.password', 'auth_token', '*.auth_token', 'secret', '*.secret', 'adminToken', '*.adminToken', 'headers.authorization', '*.headers.authorization'],
-      censor: '[redacted]',
-    },
-  });
 }
 
 /** how often a process on a shared (PostgreSQL) store reads the accounts again */
@@ -75,7 +67,7 @@ function adminToken(config: Config, logger: Logger): string {
   return token;
 }
 
-export async function startDaemon(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Daemon> {
+export async function startDaemon(config: Config, logger: Logger = createLogger(config.logLevel, config.logFormat)): Promise<Daemon> {
   const has = (role: Role) => config.roles.includes(role);
   dataDir(config.dataDir, logger);
   const store: Store = config.databaseUrl ? await PostgresStore.open(config.databaseUrl) : new SqliteStore(join(config.dataDir, 'callhook.db'));

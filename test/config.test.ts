@@ -16,6 +16,8 @@ describe('loadConfig', () => {
     expect(c.adminToken).toBeUndefined();
     expect(c.allowTargets).toEqual([]);
     expect(c.logLevel).toBe('info');
+    expect(c.logFormat).toBe('json');
+    expect(loadConfig({ CALLHOOK_LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
   });
 
   it('reads every documented variable from the environment', () => {
@@ -49,6 +51,7 @@ describe('loadConfig', () => {
     ['CALLHOOK_PORT', '70000'],
     ['CALLHOOK_ARI_URL', 'ftp://pbx'],
     ['LOG_LEVEL', 'loud'],
+    ['CALLHOOK_LOG_FORMAT', 'xml'],
     ['CALLHOOK_ALLOW_TARGETS', 'not a cidr'],
     ['CALLHOOK_ADMIN_TOKEN', 'short'],
   ])('names the bad variable %s=%s', (name, value) => {

@@ -11,7 +11,7 @@ import { AppError, type FieldErrors } from '../errors.js';
 
 function ajv(coerce: boolean): Ajv {
   // the keywords OpenAPI reads (examples) are not validation keywords
-  const a = new Ajv({ allErrors: true, coerceTypes: coerce, useDefaults: coerce, strict: false, allowUnionTypes: true });
+  const a = new Ajv({ allErrors: true, coerceTypes: coerce, useDefaults: coerce, strict: false, allowUnionTypes: true, verbose: true });
   (addFormats as unknown as (a: Ajv) => void)(a);
   return a;
 }
@@ -41,8 +41,13 @@ function fieldOf(e: ErrorObject, part: string | undefined): string {
   return (missing ?? extra ?? (part === 'body' ? 'data' : 'query')).slice(0, 64);
 }
 
+/** a schema may say in its own words what a value must be: {"pattern": …, "x-error": "Use 1-64 letters, …"} */
+const ownWords = (e: ErrorObject) => (e.parentSchema as { 'x-error'?: string } | undefined)?.['x-error'];
+
 function rule(e: ErrorObject, part: string | undefined): [string, { message: string; [k: string]: unknown }] {
   const p = e.params as Record<string, unknown>;
+  const own = ownWords(e);
+  if (own && e.keyword !== 'required' && e.keyword !== 'additionalProperties') return [e.keyword, { message: own }];
   switch (e.keyword) {
     case 'required':
       return ['required', { message: part === 'body' && e.instancePath === '' ? 'Request body must be {"data": {...}}' : 'Field is required but missing' }];

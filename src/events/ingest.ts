@@ -10,10 +10,9 @@ import type { Logger } from 'pino';
 import type { AriEvent } from '../ari/events.js';
 import type { AccountDirectory } from '../calls/account.js';
 import type { CallEvent, CallTracker, LegChanges } from '../calls/tracker.js';
-import { hookWants } from '../hooks/match.js';
 import type { Webhook } from '../hooks/model.js';
 import type { Store } from '../store/store.js';
-import { buildPayload } from './payload.js';
+import { outboxItem } from './outbox.js';
 
 /** the wait before writing again after a failed write: doubling from `first` up to `max` */
 const RETRY_MS = { first: 100, max: 5000 };
@@ -155,20 +154,7 @@ export class Ingest {
         // an event that cannot be turned into a payload is skipped (trying again would not help)
         let item;
         try {
-          const hooks = candidates.filter((h) => hookWants(h, ev));
-          const realm = this.o.accounts.get(ev.accountId)?.realm || this.o.defaultRealm;
-          item = {
-            event: {
-              id: ev.eventId,
-              account_id: ev.accountId,
-              hook_event: ev.hookEvent,
-              leg: ev.leg.channelId,
-              call_id: ev.leg.callId,
-              payload: JSON.stringify(buildPayload(ev, realm)),
-              created: ev.timestampMs,
-            },
-            webhookIds: hooks.map((h) => h.id),
-          };
+          item = outboxItem(ev, candidates, this.o.accounts, this.o.defaultRealm);
         } catch (err) {
           this.o.logger.error({ err, event_id: ev.eventId, hook_event: ev.hookEvent }, 'could not build a call event; skipped');
           continue;

@@ -88,7 +88,12 @@ export async function accountRoutes(app: Api, ctx: Ctx): Promise<void> {
   app.get(
     '/accounts/:account_id',
     { config: account, schema: { tags, summary: 'Read an account', params: AccountParams, response: { 200: Ok(Type.Ref(Account_)), ...errors(403, 404) } } },
-    async (req, reply) => ok(reply, presentAccount((await store.getAccount(req.params.account_id))!)),
+    async (req, reply) => {
+      // another process sharing the store may have deleted it since the accounts were last read
+      const a = await store.getAccount(req.params.account_id);
+      if (!a) throw new AppError('not_found', `account ${req.params.account_id} not found`);
+      return ok(reply, presentAccount(a));
+    },
   );
 
   const edit = {

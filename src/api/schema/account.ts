@@ -8,9 +8,9 @@ const LIST = (description: string, example: string) =>
   Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 1000, description, examples: [[example]] });
 
 const WRITABLE = {
-  id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'Chosen on create (default: a random id); fixed after', examples: ['acme'] }),
+  id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', 'x-error': 'Use 1-64 letters, digits, _ or -', description: 'Chosen on create (default: a random id); fixed after', examples: ['acme'] }),
   name: Type.String({ minLength: 1, maxLength: 128, examples: ['Acme Inc.'] }),
-  realm: Nullable(Type.String({ pattern: '^[A-Za-z0-9.-]{1,253}$', description: "The account's SIP realm, in every payload", examples: ['acme.sip.example.com'] })),
+  realm: Nullable(Type.String({ pattern: '^[A-Za-z0-9.-]{1,253}$', 'x-error': 'Value must be a host name', description: "The account's SIP realm, in every payload", examples: ['acme.sip.example.com'] })),
   parent_id: Nullable(Type.String({ maxLength: 64, description: 'The reseller/parent account; it sees this account with include_subaccounts' })),
   accountcodes: LIST("Asterisk accountcodes whose calls are this account's", 'acme'),
   numbers: LIST("DIDs and extensions whose calls are this account's", '+4930123456'),

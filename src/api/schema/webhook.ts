@@ -37,7 +37,7 @@ const WRITABLE = {
     ],
     { description: 'Extra request headers (at most 30); the signing and framing headers are reserved', examples: [{ Authorization: 'Bearer crm-token' }] },
   ),
-  event_filter: Type.Union([Type.String({ maxLength: 64, pattern: '^[0-9A-Za-z+*?#._@-]*$' }), Type.Integer({ minimum: 0 }), Type.Null()], {
+  event_filter: Type.Union([Type.String({ maxLength: 64, pattern: '^[0-9A-Za-z+*?#._@-]*$', 'x-error': 'Use a number or a pattern of digits with * (any run) and ? (one character)' }), Type.Integer({ minimum: 0 }), Type.Null()], {
     description: 'Only calls from or to numbers matching it: a number, or digits with * (any run) and ? (one character)',
     examples: ['+4930*'],
   }),

@@ -85,6 +85,12 @@ export class PostgresStore implements Store {
     return store;
   }
 
+  /** the migrations applied to this database, oldest first (callhook migrate) */
+  async schemaMigrations(): Promise<{ version: number; applied: number }[]> {
+    const r = await this.pool.query<{ version: number; applied: string | number }>('SELECT version, applied FROM schema_migrations ORDER BY version');
+    return r.rows.map((row) => ({ version: Number(row.version), applied: Number(row.applied) }));
+  }
+
   private async migrate(): Promise<void> {
     await this.tx(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);

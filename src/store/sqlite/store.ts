@@ -249,6 +249,11 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** the migrations applied to this database, oldest first (callhook migrate) */
+  async schemaMigrations(): Promise<{ version: number; applied: number }[]> {
+    return this.db.prepare('SELECT version, applied FROM schema_migrations ORDER BY version').all() as { version: number; applied: number }[];
+  }
+
   async createAccount(a: Account): Promise<void> {
     this.stmt.insertAccount!.run(accountParams(a));
   }
