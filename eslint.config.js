@@ -14,8 +14,8 @@ export default tseslint.config(
       // tests and the fake servers read loosely typed JSON
       '@typescript-eslint/no-explicit-any': 'off',
       // process.env is read in config.ts only
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read settings in src/config.ts' }],
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read settings in src/daemon/config.ts' }],
     },
   },
-  { files: ['test/**', 'bench/**', 'asterisk/**', 'src/config.ts', 'eslint.config.js'], rules: { 'no-restricted-properties': 'off' } },
+  { files: ['test/**', 'bench/**', 'asterisk/**', 'src/daemon/config.ts', 'eslint.config.js'], rules: { 'no-restricted-properties': 'off' } },
 );

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../dist/store/sqlite/store.js';
-import { eventId } from '../dist/events/ids.js';
+import { eventId } from '../dist/shared/ids.js';
 
 const N = 16_000;
 const dir = mkdtempSync(join(tmpdir(), 'callhook-store-bench-'));

@@ -15,8 +15,8 @@ import { SqliteStore } from '../src/store/sqlite/store.js';
 import { SQLITE_MIGRATIONS } from '../src/store/sqlite/migrations.js';
 import { AccountDirectory } from '../src/calls/account.js';
 import { CallTracker } from '../src/calls/tracker.js';
-import { Ingest } from '../src/events/ingest.js';
-import { formEncode } from '../src/events/encode.js';
+import { Ingest } from '../src/pipeline/ingest.js';
+import { formEncode } from '../src/delivery/encode.js';
 import type { AriEvent } from '../src/ari/events.js';
 import type { StoredEvent } from '../src/store/store.js';
 import { freePort } from './helpers/net.js';
@@ -463,7 +463,7 @@ describe('CALLHOOK_LOG_FORMAT=pretty', () => {
   });
 
   it('redacts the same fields as the JSON logs', async () => {
-    const script = `import { createLogger } from ${JSON.stringify(new URL('../dist/log.js', import.meta.url).href)};
+    const script = `import { createLogger } from ${JSON.stringify(new URL('../dist/daemon/log.js', import.meta.url).href)};
       for (const f of ['json', 'pretty']) createLogger('info', f).info({ password: 'pw-1', ari: { password: 'pw-2' }, secret: 's-1', hook: { secret: 's-2' }, auth_token: 't-1', req: { headers: { authorization: 'Bearer t-2' } } }, 'logged ' + f);`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, SETTINGS } from '../src/config.js';
-import { AppError } from '../src/errors.js';
+import { loadConfig, SETTINGS } from '../src/daemon/config.js';
+import { AppError } from '../src/shared/errors.js';
 
 describe('loadConfig', () => {
   it('has working defaults with an empty environment', () => {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { buildApp } from '../src/api/app.js';
 import { AccountDirectory } from '../src/calls/account.js';
-import { SETTINGS } from '../src/config.js';
+import { SETTINGS } from '../src/daemon/config.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
 
 const root = new URL('../', import.meta.url);

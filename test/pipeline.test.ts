@@ -8,7 +8,7 @@ import { FakeAri, loadFixture } from './helpers/fake-ari.js';
 import { Receiver, type Received } from './helpers/receiver.js';
 import { ADMIN, runDaemon, type Running } from './helpers/daemon.js';
 import { manyCalls } from './helpers/calls.js';
-import { VERSION } from '../src/main.js';
+import { VERSION } from '../src/daemon/main.js';
 
 let ari: FakeAri;
 let receiver: Receiver;

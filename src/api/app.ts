@@ -7,7 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { randomBytes } from 'node:crypto';
 import sjson from 'secure-json-parse';
 import type { Logger } from 'pino';
-import { AppError } from '../errors.js';
+import { AppError } from '../shared/errors.js';
 import type { Api, ApiDeps, Ctx } from './context.js';
 import { Auth, authHook, hashToken } from './auth.js';
 import { errorBody } from './reply.js';

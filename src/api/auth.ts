@@ -1,7 +1,7 @@
 /** API tokens: random, shown once, stored as SHA-256 hashes, compared in constant time. */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError } from '../errors.js';
+import { AppError } from '../shared/errors.js';
 import type { Store } from '../store/store.js';
 import type { AccountDirectory } from '../calls/account.js';
 import { WindowLimiter } from './limiter.js';

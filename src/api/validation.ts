@@ -7,7 +7,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
-import { AppError, type FieldErrors } from '../errors.js';
+import { AppError, type FieldErrors } from '../shared/errors.js';
 
 function ajv(coerce: boolean): Ajv {
   // the keywords OpenAPI reads (examples) are not validation keywords

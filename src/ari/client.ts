@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { request } from 'undici';
 import type { Logger } from 'pino';
 import { parseAriFrame, type AriEvent } from './events.js';
-import { AppError } from '../errors.js';
+import { AppError } from '../shared/errors.js';
 
 export interface AriClientOptions {
   url: string;

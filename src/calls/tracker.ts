@@ -1,6 +1,6 @@
 /**
  * Per-leg state machine: turns the ARI event stream into call events (channel_create,
- * channel_answer, channel_bridge, channel_destroy), following DESIGN.md §3:
+ * channel_answer, channel_bridge, channel_destroy), following docs/api.md (what a receiver gets):
  * - channel_create waits until the leg's snapshot is complete (SIP Call-ID known; for a dialed
  *   leg, its Dial event filled the numbers), and is always the first event of a leg;
  * - channel_answer once, at the first state Up;
@@ -19,50 +19,13 @@
  * - every event goes through sanitizeAriEvent first: anything that is not an ARI event is
  *   ignored, fields of the wrong type are dropped, and no value of the wrong type reaches a leg.
  */
-import { eventId } from '../events/ids.js';
+import { eventId } from '../shared/ids.js';
 import type { AriChannel, AriEvent } from '../ari/events.js';
 import { isSafeKey, parseAriTime, readChannel, sanitizeAriEvent } from '../ari/events.js';
 import type { AccountDirectory } from './account.js';
 import { directionAtCreate, directionMidCall, hasSipCallId, isInternalLeg, techOf, type Direction } from './direction.js';
 import { resolveHangup } from './hangup.js';
-
-export type HookEvent = 'channel_create' | 'channel_answer' | 'channel_bridge' | 'channel_destroy';
-
-export interface HangupView {
-  /** the leg vanished while callhook was not listening; found out by reconciling with Asterisk */
-  reconciled?: boolean;
-  cause: string;
-  code: string | undefined;
-  durationSeconds: number;
-  ringingSeconds: number;
-  billingSeconds: number;
-}
-
-/** What the payload builder needs to know of a leg at the moment of one event. */
-export interface LegView {
-  channelId: string;
-  callId: string;
-  otherLegCallId: string | undefined;
-  direction: Direction;
-  isInternal: boolean;
-  callerIdName: string;
-  callerIdNumber: string;
-  calleeIdName: string;
-  calleeIdNumber: string;
-  fromNumber: string;
-  toNumber: string;
-  channelVars: Record<string, string>;
-  hangup?: HangupView;
-}
-
-export interface CallEvent {
-  hookEvent: HookEvent;
-  /** stable: the same ARI fact always gives the same id */
-  eventId: string;
-  timestampMs: number;
-  accountId: string;
-  leg: LegView;
-}
+import type { CallEvent, HangupView, HookEvent, LegChanges, LegView } from './types.js';
 
 interface Leg {
   id: string;
@@ -91,11 +54,6 @@ interface Leg {
 
 /** what a restart needs of a leg; Sets become arrays */
 type LegRecord = Omit<Leg, 'bridgedWith' | 'seenAt'> & { bridgedWith: string[] };
-
-export interface LegChanges {
-  upserts: { id: string; state: string }[];
-  deletes: string[];
-}
 
 export interface TrackerOptions {
   accountVariable: string;

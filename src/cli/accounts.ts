@@ -3,7 +3,7 @@
  * (POST /api/v1/accounts, injected, never listening): the same fields, checks (id, realm, parent,
  * numbers and accountcodes owned by one account) and first token as over HTTP.
  */
-import { AppError } from '../errors.js';
+import { AppError } from '../shared/errors.js';
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import { AccountDirectory } from '../calls/account.js';

@@ -6,11 +6,11 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config.js';
-import { AppError } from '../errors.js';
+import { loadConfig, type Config } from '../daemon/config.js';
+import { AppError } from '../shared/errors.js';
 import type { SqliteStore } from '../store/sqlite/store.js';
 import type { PostgresStore } from '../store/postgres/store.js';
-import { fromGregorianSeconds, GREGORIAN_OFFSET } from '../events/gregorian.js';
+import { fromGregorianSeconds, GREGORIAN_OFFSET } from '../shared/gregorian.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 

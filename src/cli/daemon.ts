@@ -1,8 +1,8 @@
 /** callhook (no command) and callhook start: the daemon from the environment (and CALLHOOK_CONFIG); stops on SIGTERM/SIGINT. */
 import { Command } from 'commander';
-import { loadConfig } from '../config.js';
-import { AppError } from '../errors.js';
-import { createLogger } from '../log.js';
+import { loadConfig } from '../daemon/config.js';
+import { AppError } from '../shared/errors.js';
+import { createLogger } from '../daemon/log.js';
 
 export async function runDaemon(): Promise<void> {
   let config;
@@ -20,7 +20,7 @@ export async function runDaemon(): Promise<void> {
   let daemon;
   try {
     // loaded here: the admin commands and --help do not load the daemon
-    const { startDaemon } = await import('../main.js');
+    const { startDaemon } = await import('../daemon/main.js');
     daemon = await startDaemon(config, logger);
   } catch (err) {
     logger.fatal({ err }, 'callhook could not start');

@@ -3,9 +3,9 @@
  * failed deliveries created since a time go out again (pending, due now) — for one webhook or
  * every webhook of an account.
  */
-import { AppError } from '../errors.js';
+import { AppError } from '../shared/errors.js';
 import { Command } from 'commander';
-import { toGregorianSeconds } from '../events/gregorian.js';
+import { toGregorianSeconds } from '../shared/gregorian.js';
 import type { Webhook } from '../hooks/model.js';
 import { allWebhooks } from './webhooks.js';
 import { out, parseTime, printJson, printTable, shownTime, withJson, withStore, type JsonOption } from './common.js';

@@ -2,7 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { accountsCommand } from './accounts.js';
-import { AppError } from '../errors.js';
+import { AppError } from '../shared/errors.js';
 import { EXIT, exitCode } from './common.js';
 import { runDaemon, startCommand } from './daemon.js';
 import { deliveriesCommand } from './deliveries.js';

@@ -4,15 +4,15 @@
  * offline: nothing is stored, nothing is sent. Prints what callhook would send, one JSON line
  * per call event (or per call event and webhook with --webhooks); a summary goes to stderr.
  */
-import { AppError } from '../errors.js';
+import { AppError } from '../shared/errors.js';
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { AccountDirectory, type AccountEntry } from '../calls/account.js';
 import { CallTracker } from '../calls/tracker.js';
-import { encodeRequest, formEncode, type BodyFormat } from '../events/encode.js';
-import { outboxItem } from '../events/outbox.js';
+import { encodeRequest, formEncode } from '../delivery/encode.js';
+import { outboxItem } from '../pipeline/outbox.js';
 import { withCustomData, type Payload, type Scalar } from '../events/payload.js';
-import type { Webhook } from '../hooks/model.js';
+import type { BodyFormat, Webhook } from '../hooks/model.js';
 import { config, note, openStore, out, usage, type CliStore } from './common.js';
 
 interface ReplayOptions {

@@ -2,11 +2,11 @@
  * callhook tokens create|list|revoke: an account's API tokens. A new token is random and shown
  * once; the store keeps its SHA-256 hash only (newToken/hashToken of the API).
  */
-import { AppError } from '../errors.js';
+import { AppError } from '../shared/errors.js';
 import { Command } from 'commander';
 import { hashToken, newToken } from '../api/auth.js';
 import { newId } from '../hooks/model.js';
-import { toGregorianSeconds } from '../events/gregorian.js';
+import { toGregorianSeconds } from '../shared/gregorian.js';
 import type { Token } from '../store/store.js';
 import { note, out, printJson, printTable, shownTime, withJson, withStore, type CliStore, type JsonOption } from './common.js';
 

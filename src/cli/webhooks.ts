@@ -4,7 +4,7 @@
  * deliveries due now), or every disabled webhook of the account as PATCH {"re-enable": true}.
  * Disabling one is an edit with enabled: false (it stops collecting events).
  */
-import { AppError } from '../errors.js';
+import { AppError } from '../shared/errors.js';
 import { Command } from 'commander';
 import type { Webhook } from '../hooks/model.js';
 import { presentWebhook } from '../api/schema/webhook.js';

@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import type { AttemptInput, DeliveryUpdate, DueDelivery, Slots, Store } from '../store/store.js';
-import { encodeRequest, jsonRequest, type EncodedRequest } from '../events/encode.js';
+import { encodeRequest, jsonRequest, type EncodedRequest } from './encode.js';
 import { withCustomData, type Payload } from '../events/payload.js';
 import { signingSecrets, type Webhook } from '../hooks/model.js';
 import type { ClaimableHook, HealthState, WebhookHealth } from '../hooks/health.js';
@@ -16,7 +16,7 @@ import { classify } from './retry.js';
 import type { HttpResult, Sender } from './http.js';
 import { decide, describeResult, type Decision, type HealthRules, type Transition } from './outcome.js';
 import { accountRoom, reserveFor } from './fair.js';
-import { AppError } from '../errors.js';
+import { AppError } from '../shared/errors.js';
 
 export type DispatcherStore = Pick<
   Store,

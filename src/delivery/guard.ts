@@ -14,7 +14,7 @@
  */
 import { isIP } from 'node:net';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { AppError } from '../errors.js';
+import { AppError } from '../shared/errors.js';
 
 type Bytes = number[];
 interface Net {

@@ -5,7 +5,7 @@
  */
 import { Agent, type Dispatcher } from 'undici';
 import { isIP } from 'node:net';
-import type { EncodedRequest } from '../events/encode.js';
+import type { EncodedRequest } from './encode.js';
 import type { TargetGuard } from './guard.js';
 import { signatureHeaders } from './sign.js';
 

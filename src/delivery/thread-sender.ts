@@ -6,8 +6,8 @@
  * requests it held fail (and are retried like any failed try) and a new thread takes over.
  */
 import type { Worker } from 'node:worker_threads';
-import type { EncodedRequest } from '../events/encode.js';
-import { startWorker } from '../threads.js';
+import type { EncodedRequest } from './encode.js';
+import { startWorker } from '../shared/threads.js';
 import { TargetGuard } from './guard.js';
 import type { HttpResult, Sender, Signing } from './http.js';
 

@@ -3,7 +3,7 @@
  * started failing, recovered or was disabled. Kazoo's notifications hook, with callhook's fields.
  */
 import { randomBytes } from 'node:crypto';
-import { toGregorianSeconds } from './gregorian.js';
+import { toGregorianSeconds } from '../shared/gregorian.js';
 import type { Payload } from './payload.js';
 
 export type NoticeKind = 'failing' | 'recovered' | 'disabled';

@@ -4,9 +4,9 @@
  * another type), is_internal_leg a boolean, custom_channel_vars an object of strings; no
  * __proto__/constructor/prototype key ever reaches a receiver.
  */
-import type { CallEvent } from '../calls/tracker.js';
+import type { CallEvent } from '../calls/types.js';
 import { isSafeKey } from '../ari/events.js';
-import { toGregorianSeconds } from './gregorian.js';
+import { toGregorianSeconds } from '../shared/gregorian.js';
 
 export type Scalar = string | number | boolean | null;
 export type Payload = Record<string, Scalar | Record<string, Scalar>>;

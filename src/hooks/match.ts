@@ -1,5 +1,5 @@
 /** Which webhooks want a call event. */
-import type { CallEvent } from '../calls/tracker.js';
+import type { CallEvent } from '../calls/types.js';
 import type { Webhook } from './model.js';
 
 function filterMatches(filter: string, numbers: string[]): boolean {

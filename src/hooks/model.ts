@@ -3,8 +3,7 @@
  * shape ({"uri": {"required": {"message": …}}}) so WIRECLOUD clients read them as before.
  */
 import { randomBytes } from 'node:crypto';
-import { AppError, type FieldErrors } from '../errors.js';
-import type { BodyFormat, HttpVerb } from '../events/encode.js';
+import { AppError, type FieldErrors } from '../shared/errors.js';
 import type { Scalar } from '../events/payload.js';
 import { HEALTHY, type WebhookHealth } from './health.js';
 
@@ -17,6 +16,9 @@ export const HOOK_TYPES = {
   notifications: "The health of the account's other webhooks: webhook_failing, webhook_recovered, webhook_disabled (not part of all)",
 } as const;
 export type HookType = keyof typeof HOOK_TYPES;
+export type HttpVerb = 'get' | 'post' | 'put';
+/** the body of a post/put: form encoding or JSON */
+export type BodyFormat = 'form-data' | 'json';
 
 export interface Webhook {
   id: string;

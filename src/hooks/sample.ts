@@ -1,6 +1,6 @@
 /** A sample call event for POST …/webhooks/{id}/test: a made-up inbound leg, marked as a test. */
 import { randomBytes } from 'node:crypto';
-import type { HookEvent } from '../calls/tracker.js';
+import type { HookEvent } from '../calls/types.js';
 import { buildPayload, type Payload } from '../events/payload.js';
 import { noticePayload } from '../events/notice.js';
 import type { HookType } from './model.js';

@@ -10,8 +10,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
 import type { AriMetrics, AriState } from '../ari/client.js';
-import type { HookEvent } from '../calls/tracker.js';
-import type { IngestMetrics } from '../events/ingest.js';
+import type { HookEvent } from '../calls/types.js';
+import type { IngestMetrics } from '../pipeline/ingest.js';
 import type { DeliveryMetrics, StatusClass } from '../delivery/dispatcher.js';
 import type { Store } from '../store/store.js';
 

@@ -4,7 +4,7 @@
  */
 import type { Webhook } from '../hooks/model.js';
 import type { ClaimableHook, HealthState, Target, WebhookHealth } from '../hooks/health.js';
-import type { LegChanges } from '../calls/tracker.js';
+import type { LegChanges } from '../calls/types.js';
 
 export interface Account {
   id: string;

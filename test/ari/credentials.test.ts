@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/config.js';
-import { startDaemon, type Daemon } from '../../src/main.js';
+import { loadConfig } from '../../src/daemon/config.js';
+import { startDaemon, type Daemon } from '../../src/daemon/main.js';
 import { FakeAri } from '../helpers/fake-ari.js';
 
 let ari: FakeAri | undefined;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CallTracker, type CallEvent } from '../../src/calls/tracker.js';
+import { CallTracker } from '../../src/calls/tracker.js';
+import type { CallEvent } from '../../src/calls/types.js';
 import { AccountDirectory, type AccountEntry } from '../../src/calls/account.js';
 import type { AriChannel, AriEvent } from '../../src/ari/events.js';
 import { loadFixture } from '../helpers/fake-ari.js';

@@ -11,7 +11,7 @@ import type { LookupAddress } from 'node:dns';
 import { ipBytes, TargetGuard } from '../../src/delivery/guard.js';
 import { HttpSender } from '../../src/delivery/http.js';
 import { ThreadSender } from '../../src/delivery/thread-sender.js';
-import { jsonRequest } from '../../src/events/encode.js';
+import { jsonRequest } from '../../src/delivery/encode.js';
 import { Receiver } from '../helpers/receiver.js';
 
 /** refused whatever the settings, unless allow-listed */

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Worker } from 'node:worker_threads';
 import { Webhook } from 'standardwebhooks';
-import { jsonRequest } from '../../src/events/encode.js';
+import { jsonRequest } from '../../src/delivery/encode.js';
 import { ThreadSender } from '../../src/delivery/thread-sender.js';
 import { Receiver } from '../helpers/receiver.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildPayload, withCustomData } from '../../src/events/payload.js';
-import { GREGORIAN_OFFSET, fromGregorianSeconds, toGregorianSeconds } from '../../src/events/gregorian.js';
-import type { CallEvent } from '../../src/calls/tracker.js';
+import { GREGORIAN_OFFSET, fromGregorianSeconds, toGregorianSeconds } from '../../src/shared/gregorian.js';
+import type { CallEvent } from '../../src/calls/types.js';
 
 const event: CallEvent = {
   hookEvent: 'channel_destroy',

@@ -3,8 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/config.js';
-import { startDaemon, type Daemon } from '../../src/main.js';
+import { loadConfig } from '../../src/daemon/config.js';
+import { startDaemon, type Daemon } from '../../src/daemon/main.js';
 import type { FakeAri } from './fake-ari.js';
 
 export const ADMIN = 'admin-token-for-tests-0123456789';

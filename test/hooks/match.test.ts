@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hookWants } from '../../src/hooks/match.js';
-import type { CallEvent } from '../../src/calls/tracker.js';
+import type { CallEvent } from '../../src/calls/types.js';
 import { webhook } from '../store/contract.js';
 
 const ev = (extra: Partial<CallEvent['leg']> = {}, hookEvent: CallEvent['hookEvent'] = 'channel_create'): CallEvent => ({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readWebhook, type ClientFields } from '../../src/hooks/model.js';
-import { AppError } from '../../src/errors.js';
+import { AppError } from '../../src/shared/errors.js';
 import { WebhookFields } from '../../src/api/schema/webhook.js';
 import { fieldErrors, validator } from '../../src/api/validation.js';
 

@@ -1,6 +1,6 @@
 /** Accounts and their API tokens. Creating, editing and deleting accounts needs the admin token. */
 import { Type } from '@sinclair/typebox';
-import { AppError, type FieldErrors } from '../../errors.js';
+import { AppError, type FieldErrors } from '../../shared/errors.js';
 import type { Account, Token } from '../../store/store.js';
 import { newId } from '../../hooks/model.js';
 import { ok } from '../reply.js';

@@ -1,7 +1,7 @@
 /** A webhook's deliveries: list by status, retry one, recover failed ones, send a test event. */
 import { Type } from '@sinclair/typebox';
-import { AppError } from '../../errors.js';
-import { toGregorianSeconds } from '../../events/gregorian.js';
+import { AppError } from '../../shared/errors.js';
+import { toGregorianSeconds } from '../../shared/gregorian.js';
 import { samplePayload } from '../../hooks/sample.js';
 import type { Webhook } from '../../hooks/model.js';
 import { ok } from '../reply.js';

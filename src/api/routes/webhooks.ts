@@ -1,8 +1,8 @@
 /** Webhooks (WIRECLOUD paths), their secrets and attempts, and the list of available hook types. */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { AppError, type FieldErrors } from '../../errors.js';
+import { AppError, type FieldErrors } from '../../shared/errors.js';
 import { HOOK_TYPES, newSecret, newWebhook, readWebhook, type Webhook, type WebhookInput } from '../../hooks/model.js';
-import { fromGregorianSeconds, GREGORIAN_OFFSET } from '../../events/gregorian.js';
+import { fromGregorianSeconds, GREGORIAN_OFFSET } from '../../shared/gregorian.js';
 import { ok } from '../reply.js';
 import type { Api, Ctx } from '../context.js';
 import { errors, Ok, PageQuery, Paged, TimeParam } from '../schema/common.js';

@@ -1,7 +1,7 @@
 /** The account and token resources of the API, and their presenters. */
 import { Type, type Static } from '@sinclair/typebox';
 import type { Account, Token } from '../../store/store.js';
-import { toGregorianSeconds } from '../../events/gregorian.js';
+import { toGregorianSeconds } from '../../shared/gregorian.js';
 import { Body, Gregorian, Nullable } from './common.js';
 
 const LIST = (description: string, example: string) =>

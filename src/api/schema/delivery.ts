@@ -1,7 +1,7 @@
 /** Attempts and deliveries as the API shows them, and the bodies of recover and test sends. */
 import { Type, type Static } from '@sinclair/typebox';
 import type { Attempt, Delivery } from '../../store/store.js';
-import { toGregorianSeconds } from '../../events/gregorian.js';
+import { toGregorianSeconds } from '../../shared/gregorian.js';
 import type { OpaqueIds } from '../opaque.js';
 import { Body, Gregorian, Nullable, StringEnum, TimeParam } from './common.js';
 

@@ -2,7 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { HOOK_TYPES, MAX_RETRIES, type Webhook } from '../../hooks/model.js';
 import { HEALTHY, shownState } from '../../hooks/health.js';
-import { toGregorianSeconds } from '../../events/gregorian.js';
+import { toGregorianSeconds } from '../../shared/gregorian.js';
 import { Body, Gregorian, Nullable, StringEnum } from './common.js';
 
 const HOOKS = Object.keys(HOOK_TYPES) as (keyof typeof HOOK_TYPES)[];

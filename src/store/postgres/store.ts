@@ -5,10 +5,10 @@
  * deterministic id as primary key, so two processes ingesting the same ARI store each once.
  */
 import pg from 'pg';
-import { deliveryId } from '../../events/ids.js';
-import { AppError } from '../../errors.js';
+import { deliveryId } from '../../shared/ids.js';
+import { AppError } from '../../shared/errors.js';
 import type { Webhook } from '../../hooks/model.js';
-import type { LegChanges } from '../../calls/tracker.js';
+import type { LegChanges } from '../../calls/types.js';
 import type {
   Account, Attempt, AttemptInput, AttemptQuery, Delivery, DeliveryQuery, DeliveryUpdate, DueDelivery, Page, PageResult,
   PruneResult, Slots, Store, StoredEvent, StoredLeg, Token,

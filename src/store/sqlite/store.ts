@@ -3,11 +3,11 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../../threads.js';
-import { deliveryId } from '../../events/ids.js';
-import { AppError } from '../../errors.js';
+import { startWorker } from '../../shared/threads.js';
+import { deliveryId } from '../../shared/ids.js';
+import { AppError } from '../../shared/errors.js';
 import type { Webhook } from '../../hooks/model.js';
-import type { LegChanges } from '../../calls/tracker.js';
+import type { LegChanges } from '../../calls/types.js';
 import type {
   Account, Attempt, AttemptInput, AttemptQuery, Delivery, DeliveryQuery, DeliveryStatus, DeliveryUpdate, DueDelivery, Page, PageResult,
   PruneResult, Slots, Store, StoredEvent, StoredLeg, Token,

@@ -1,11 +1,11 @@
 /** Ingest against a store that fails for a while (nothing is dropped, order and leg state are kept), and an event it cannot build. */
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { Ingest } from '../../src/events/ingest.js';
+import { Ingest } from '../../src/pipeline/ingest.js';
 import { CallTracker } from '../../src/calls/tracker.js';
 import { AccountDirectory } from '../../src/calls/account.js';
 import type { AriEvent } from '../../src/ari/events.js';
-import type { LegChanges } from '../../src/calls/tracker.js';
+import type { LegChanges } from '../../src/calls/types.js';
 import type { StoredEvent } from '../../src/store/store.js';
 import type { Webhook } from '../../src/hooks/model.js';
 import { loadFixture } from '../helpers/fake-ari.js';

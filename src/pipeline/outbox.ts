@@ -4,11 +4,11 @@
  * it. Pure: Ingest stores what it returns, `callhook replay` prints it.
  */
 import type { AccountDirectory } from '../calls/account.js';
-import type { CallEvent } from '../calls/tracker.js';
+import type { CallEvent } from '../calls/types.js';
 import { hookWants } from '../hooks/match.js';
 import type { Webhook } from '../hooks/model.js';
 import type { StoredEvent } from '../store/store.js';
-import { buildPayload } from './payload.js';
+import { buildPayload } from '../events/payload.js';
 
 export interface OutboxItem {
   event: StoredEvent;

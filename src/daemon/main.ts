@@ -4,27 +4,27 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config, Role } from './config.js';
-import { AriClient, safeUrl } from './ari/client.js';
-import { reconcile } from './ari/reconcile.js';
-import { AccountDirectory } from './calls/account.js';
-import { CallTracker } from './calls/tracker.js';
-import { Ingest } from './events/ingest.js';
-import { SqliteStore } from './store/sqlite/store.js';
-import { PostgresStore } from './store/postgres/store.js';
-import type { Store } from './store/store.js';
-import { ThreadSender } from './delivery/thread-sender.js';
-import { Dispatcher } from './delivery/dispatcher.js';
-import { healthNotifier } from './delivery/notify.js';
-import { buildApp } from './api/app.js';
-import { newToken } from './api/auth.js';
-import { Metrics } from './metrics/registry.js';
-import { readiness } from './metrics/ready.js';
+import { AriClient, safeUrl } from '../ari/client.js';
+import { reconcile } from '../pipeline/reconcile.js';
+import { AccountDirectory } from '../calls/account.js';
+import { CallTracker } from '../calls/tracker.js';
+import { Ingest } from '../pipeline/ingest.js';
+import { SqliteStore } from '../store/sqlite/store.js';
+import { PostgresStore } from '../store/postgres/store.js';
+import type { Store } from '../store/store.js';
+import { ThreadSender } from '../delivery/thread-sender.js';
+import { Dispatcher } from '../delivery/dispatcher.js';
+import { healthNotifier } from '../delivery/notify.js';
+import { buildApp } from '../api/app.js';
+import { newToken } from '../api/auth.js';
+import { Metrics } from '../metrics/registry.js';
+import { readiness } from '../metrics/ready.js';
 import { createLogger } from './log.js';
 
 export { createLogger } from './log.js';
 
 export const VERSION = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
 export interface Daemon {

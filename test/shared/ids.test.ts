@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deliveryId, eventId } from '../../src/events/ids.js';
+import { deliveryId, eventId } from '../../src/shared/ids.js';
 
 describe('event and delivery ids', () => {
   const created = Date.parse('2026-11-24T14:45:56.486Z');

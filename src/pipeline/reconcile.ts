@@ -7,10 +7,10 @@
  * live), and a list that is no list reconciles nothing.
  */
 import type { Logger } from 'pino';
-import type { AriClient, AsteriskInfo } from './client.js';
-import { readChannel, type AriChannel } from './events.js';
+import type { AriClient, AsteriskInfo } from '../ari/client.js';
+import { readChannel, type AriChannel } from '../ari/events.js';
 import type { CallTracker } from '../calls/tracker.js';
-import type { Ingest } from '../events/ingest.js';
+import type { Ingest } from './ingest.js';
 import type { Store } from '../store/store.js';
 
 export interface ReconcileDeps {

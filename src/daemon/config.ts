@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { AppError } from './errors.js';
+import { AppError } from '../shared/errors.js';
 
 export interface Config {
   ari: { url: string; username: string; password: string; app: string; pingIntervalMs: number; maxFrameBytes: number };

@@ -3,10 +3,9 @@
  * GET → query string; POST/PUT form-data → application/x-www-form-urlencoded with nested
  * objects as key[sub]=v; POST/PUT json → a JSON body.
  */
-import type { Payload } from './payload.js';
+import type { Payload } from '../events/payload.js';
+import type { BodyFormat, HttpVerb } from '../hooks/model.js';
 
-export type HttpVerb = 'get' | 'post' | 'put';
-export type BodyFormat = 'form-data' | 'json';
 
 export interface EncodedRequest {
   method: 'GET' | 'POST' | 'PUT';

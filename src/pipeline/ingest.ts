@@ -9,7 +9,8 @@
 import type { Logger } from 'pino';
 import type { AriEvent } from '../ari/events.js';
 import type { AccountDirectory } from '../calls/account.js';
-import type { CallEvent, CallTracker, LegChanges } from '../calls/tracker.js';
+import type { CallTracker } from '../calls/tracker.js';
+import type { CallEvent, LegChanges } from '../calls/types.js';
 import type { Webhook } from '../hooks/model.js';
 import type { Store } from '../store/store.js';
 import { outboxItem } from './outbox.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeRequest, formEncode } from '../../src/events/encode.js';
+import { encodeRequest, formEncode } from '../../src/delivery/encode.js';
 
 const payload = { hook_event: 'channel_create', timestamp: 63557035175, is_internal_leg: false, from: 'a b@x', custom_channel_vars: { CRM: 'x&y', EMPTY: '' } };
 

@@ -1,8 +1,9 @@
 /** reconcile() with what GET /ari/channels and /ari/asterisk/info may answer when they answer badly. */
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { reconcile } from '../../src/ari/reconcile.js';
-import { CallTracker, type CallEvent } from '../../src/calls/tracker.js';
+import { reconcile } from '../../src/pipeline/reconcile.js';
+import { CallTracker } from '../../src/calls/tracker.js';
+import type { CallEvent } from '../../src/calls/types.js';
 import { AccountDirectory } from '../../src/calls/account.js';
 import type { AriEvent } from '../../src/ari/events.js';
 import { loadFixture } from '../helpers/fake-ari.js';
