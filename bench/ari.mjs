@@ -100,7 +100,8 @@ export async function startFakeAri() {
   let waiting = [];
   const server = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
-    if (req.url.startsWith('/ari/asterisk/info')) res.end(JSON.stringify({ system: { version: 'bench', entity_id: '02:fc:00:00:00:99' }, status: { startup_time: '2026-01-01T00:00:00.000+0000' } }));
+    if (req.url.startsWith('/ari/asterisk/info'))
+      res.end(JSON.stringify({ system: { version: 'bench', entity_id: '02:fc:00:00:00:99' }, status: { startup_time: '2026-01-01T00:00:00.000+0000' } }));
     else res.end('[]');
   });
   const wss = new WebSocketServer({ server, path: '/ari/events', perMessageDeflate: false });
@@ -121,7 +122,10 @@ export async function startFakeAri() {
     let lastIso = '';
     const send = (f) => {
       const now = Date.now();
-      if (now !== lastMs) (lastMs = now), (lastIso = iso(now));
+      if (now !== lastMs) {
+        lastMs = now;
+        lastIso = iso(now);
+      }
       sentAt?.set(f.key, now);
       client.send(f.head + lastIso + f.tail);
     };

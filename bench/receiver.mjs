@@ -82,7 +82,9 @@ process.on('message', async (msg) => {
     }
     case 'routes':
       process.send({
-        routes: Object.fromEntries([...routes].map(([path, r]) => [path, { inflight: r.inflight, answered: r.answered, log: msg.withLog ? r.entries : undefined }])),
+        routes: Object.fromEntries(
+          [...routes].map(([path, r]) => [path, { inflight: r.inflight, answered: r.answered, log: msg.withLog ? r.entries : undefined }]),
+        ),
       });
       break;
     case 'samples':

@@ -22,7 +22,6 @@ const ADMIN = 'bench-admin-token-0123456789abcdef';
 const here = new URL('.', import.meta.url).pathname;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-
 function rss(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)[1]);
@@ -49,10 +48,16 @@ function cpuOf(pid) {
 function cpuPer(a, b, items) {
   if (!a || !b) return undefined;
   const per = (us) => Math.round(us / items);
-  const others = Object.keys(b.threads).filter((t) => t !== 'main').map((t) => b.threads[t] - (a.threads[t] ?? 0)).sort((x, y) => y - x);
+  const others = Object.keys(b.threads)
+    .filter((t) => t !== 'main')
+    .map((t) => b.threads[t] - (a.threads[t] ?? 0))
+    .sort((x, y) => y - x);
   return { total: per(b.total - a.total), main: per(b.threads.main - a.threads.main), busiest_other_thread: per(others[0] ?? 0) };
 }
-const selfCpu = () => { const u = process.cpuUsage(); return u.user + u.system; };
+const selfCpu = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
@@ -113,14 +118,18 @@ const api = async (method, path, body) => {
 };
 const health = () => api('GET', '/health');
 for (let i = 0; ; i++) {
-  const ok = await health().then((h) => h.ari === 'connected', () => false);
+  const ok = await health().then(
+    (h) => h.ari === 'connected',
+    () => false,
+  );
   if (ok) break;
   if (i > 600) throw new Error('callhook did not start');
   await sleep(50);
 }
 await ari.connected();
 await api('POST', '/api/v1/accounts', { data: { id: 'bench', name: 'Bench', accountcodes: ['bench'] } });
-const hook = (path) => api('PUT', '/api/v1/accounts/bench/webhooks', { data: { uri: `http://127.0.0.1:${receiverPort}${path}`, hook: 'all', format: 'json', retries: 20 } });
+const hook = (path) =>
+  api('PUT', '/api/v1/accounts/bench/webhooks', { data: { uri: `http://127.0.0.1:${receiverPort}${path}`, hook: 'all', format: 'json', retries: 20 } });
 await hook('/hook');
 const rssPeak = { mb: 0 };
 const rssTimer = setInterval(() => (rssPeak.mb = Math.max(rssPeak.mb, rss(callhook.pid).rss_mb)), 200);
@@ -143,7 +152,10 @@ const receivedAll = async (n, label, ms = 600_000) => {
   while (got < n) {
     await sleep(20);
     const seen = await received('/hook');
-    if (seen > got) (got = seen), (movedAt = Date.now());
+    if (seen > got) {
+      got = seen;
+      movedAt = Date.now();
+    }
     const stalled = Date.now() - movedAt > 60_000;
     if (got < n && (stalled || Date.now() > end)) {
       const off = (await api('GET', '/api/v1/accounts/bench/webhooks')).data.filter((h) => !h.enabled);
@@ -259,7 +271,9 @@ const drainEnd = Date.now();
 const drainRate = Math.round((drainStart - atHealthy) / ((drainEnd - tHealthy) / 1000));
 const recoverySeconds = Number(((tHealthy - tDrain) / 1000).toFixed(1));
 const drainWithProbes = Math.round(drainStart / ((drainEnd - tDrain) / 1000));
-console.error(`[bench] every webhook healthy ${recoverySeconds} s after the receiver came back (probes); then drained the rest at ${drainRate}/s (${drainWithProbes}/s counting the wait)`);
+console.error(
+  `[bench] every webhook healthy ${recoverySeconds} s after the receiver came back (probes); then drained the rest at ${drainRate}/s (${drainWithProbes}/s counting the wait)`,
+);
 
 clearInterval(rssTimer);
 const finalRss = rss(callhook.pid);
@@ -289,7 +303,20 @@ const result = {
   cpu_us_per_webhook: cpuPerWebhook,
   latency_at_1000_eps: latency,
   rss_peak_mb: finalRss.peak_mb,
-  backlog: { pending: drainStart, rss_mb: backlogRss.rss_mb, rss_anon_mb: backlogRss.anon_mb, rss_file_mb: backlogRss.file_mb, rss_shmem_mb: backlogRss.shmem_mb, heap_used_mb: pendingHealth.heap_used_mb, rss_peak_mb: backlogRss.peak_mb, ingest_ari_events_per_s: backlogIngestRate, recovery_seconds: recoverySeconds, drain_with_probe_wait_per_s: drainWithProbes, drain_per_s: drainRate, drain_vs_steady: Number((drainRate / deliverRate).toFixed(2)) },
+  backlog: {
+    pending: drainStart,
+    rss_mb: backlogRss.rss_mb,
+    rss_anon_mb: backlogRss.anon_mb,
+    rss_file_mb: backlogRss.file_mb,
+    rss_shmem_mb: backlogRss.shmem_mb,
+    heap_used_mb: pendingHealth.heap_used_mb,
+    rss_peak_mb: backlogRss.peak_mb,
+    ingest_ari_events_per_s: backlogIngestRate,
+    recovery_seconds: recoverySeconds,
+    drain_with_probe_wait_per_s: drainWithProbes,
+    drain_per_s: drainRate,
+    drain_vs_steady: Number((drainRate / deliverRate).toFixed(2)),
+  },
   outage: { ...outage, probe_env: probeEnv },
   fair_share: fair,
   targets: {
@@ -299,7 +326,10 @@ const result = {
     // quick mode's backlog is too small to say (null)
     backlog_rss: { want: '< 200 MB at 1 000 000 pending', met: drainStart >= 1_000_000 ? backlogRss.rss_mb < 200 : null },
     drain: { want: '>= 0.5 x steady delivery rate', met: drainRate >= 0.5 * deliverRate },
-    outage_drain: { want: 'every event sent during the outage arrives, each leg in order', met: outage.error ? null : outage.arrived >= outage.sent && outage.order.out_of_order === 0 },
+    outage_drain: {
+      want: 'every event sent during the outage arrives, each leg in order',
+      met: outage.error ? null : outage.arrived >= outage.sent && outage.order.out_of_order === 0,
+    },
   },
 };
 mkdirSync(join(here, 'results'), { recursive: true });
@@ -311,7 +341,12 @@ const rows = [
   ['delivered / baseline', result.delivered_vs_baseline, '>= 0.6', result.targets.delivered.met],
   ...(cpuPerWebhook
     ? [
-        ['CPU µs per webhook: callhook (main thread / busiest other)', `${cpuPerWebhook.callhook.total} (${cpuPerWebhook.callhook.main} / ${cpuPerWebhook.callhook.busiest_other_thread})`, '', ''],
+        [
+          'CPU µs per webhook: callhook (main thread / busiest other)',
+          `${cpuPerWebhook.callhook.total} (${cpuPerWebhook.callhook.main} / ${cpuPerWebhook.callhook.busiest_other_thread})`,
+          '',
+          '',
+        ],
         ['CPU µs per webhook: receiver / fake ARI in that run', `${cpuPerWebhook.receiver} / ${cpuPerWebhook.fake_ari_and_bench}`, '', ''],
         ['CPU µs per request: raw undici client / receiver in the baseline', `${cpuPerWebhook.baseline_client} / ${cpuPerWebhook.baseline_receiver}`, '', ''],
       ]

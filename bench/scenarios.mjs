@@ -52,10 +52,13 @@ async function startReceiver() {
   await new Promise((r) => child.once('message', r));
   let queue = Promise.resolve();
   const ask = (msg) => {
-    const answer = queue.then(() => new Promise((resolve) => {
-      child.once('message', resolve);
-      child.send(msg);
-    }));
+    const answer = queue.then(
+      () =>
+        new Promise((resolve) => {
+          child.once('message', resolve);
+          child.send(msg);
+        }),
+    );
     queue = answer.catch(() => {});
     return answer;
   };
@@ -139,7 +142,8 @@ async function waitFor(cond, ms, every = 100) {
 }
 
 /** until callhook has stored the ARI events of `frames` (counted since `before`), at most `ms` */
-const ingested = (health, before, frames, ms = 20_000) => waitFor(async () => (await health()).ari_events_committed - before.ari_events_committed >= frames, ms, 50);
+const ingested = (health, before, frames, ms = 20_000) =>
+  waitFor(async () => (await health()).ari_events_committed - before.ari_events_committed >= frames, ms, 50);
 
 // --- outage: a receiver that answers 503 for a while, then the drain -----------------------
 export async function outageDrain({ api, health, ari, mode, firstCall }) {
@@ -171,10 +175,12 @@ export async function outageDrain({ api, health, ari, mode, firstCall }) {
     return n !== undefined && n >= first && n < first + calls;
   };
   const frames = prepareCalls(first, calls, { accountcode: 'outage' });
-  console.error(`[bench] outage: receiver answers 503 for ${S.seconds} s while ${calls} calls (${calls * CALL_EVENTS_PER_CALL} call events) come at ${S.callsPerS}/s`);
+  console.error(
+    `[bench] outage: receiver answers 503 for ${S.seconds} s while ${calls} calls (${calls * CALL_EVENTS_PER_CALL} call events) come at ${S.callsPerS}/s`,
+  );
   const down = (await rx.route('/outage', { status: 503, log: true })).at;
   const h1 = await health();
-  await ari.stream(frames, (frames.length / S.seconds));
+  await ari.stream(frames, frames.length / S.seconds);
   const stored = await ingested(health, h1, frames.length);
   const atBack = await hookState(api, 'outage', hookId);
   const back = (await rx.route('/outage', { status: 200, log: true })).at;
@@ -188,7 +194,10 @@ export async function outageDrain({ api, health, ari, mode, firstCall }) {
   let checkedAt = 0;
   for (;;) {
     const n = firstArrivals(await log(), inOutage).first.length;
-    if (n > got) (got = n), (movedAt = Date.now());
+    if (n > got) {
+      got = n;
+      movedAt = Date.now();
+    }
     if (got >= sent) break;
     const now = Date.now();
     if (now > giveUpAt) {
@@ -256,12 +265,14 @@ export async function outageDrain({ api, health, ari, mode, firstCall }) {
     webhook_at_back: atBack,
     webhook_at_end: atEnd,
   };
-  console.error(`[bench] outage: ${result.arrived} of ${sent} arrived${result.drain_seconds !== null ? `, drained ${result.drain_seconds} s after the receiver came back` : ` (gave up: ${gaveUp})`}; ${during.length} attempts during the outage; webhook ${JSON.stringify(atEnd)}`);
+  console.error(
+    `[bench] outage: ${result.arrived} of ${sent} arrived${result.drain_seconds !== null ? `, drained ${result.drain_seconds} s after the receiver came back` : ` (gave up: ${gaveUp})`}; ${during.length} attempts during the outage; webhook ${JSON.stringify(atEnd)}`,
+  );
   return result;
 }
 
 // --- fair share: a slow account that fills every slot, and a fast one beside it ------------
-export async function fairShare({ api, health, ari, mode, concurrency, firstCall }) {
+export async function fairShare({ api, ari, mode, concurrency, firstCall }) {
   const S = SCENARIOS[mode].fair;
   const slowRx = await startReceiver();
   const fastRx = await startReceiver();
@@ -281,14 +292,19 @@ export async function fairShare({ api, health, ari, mode, concurrency, firstCall
   let next = firstCall;
   const fill = prepareCalls(next, S.fillCalls, { accountcode: 'slow' });
   next += S.fillCalls;
-  console.error(`[bench] fair share: ${S.slowHooks} slow webhooks (answer after ${S.slowDelayMs.join('–')} ms), ${S.fillCalls * CALL_EVENTS_PER_CALL * S.slowHooks} of their deliveries queued; then fast calls at ${S.fastCallsPerS}/s for ${S.seconds} s`);
+  console.error(
+    `[bench] fair share: ${S.slowHooks} slow webhooks (answer after ${S.slowDelayMs.join('–')} ms), ${S.fillCalls * CALL_EVENTS_PER_CALL * S.slowHooks} of their deliveries queued; then fast calls at ${S.fastCallsPerS}/s for ${S.seconds} s`,
+  );
   await ari.stream(fill, 0);
   const tFill = Date.now();
   let held = 0;
   let grewAt = tFill;
   await waitFor(async () => {
     const n = await slowInflight();
-    if (n > held) (held = n), (grewAt = Date.now());
+    if (n > held) {
+      held = n;
+      grewAt = Date.now();
+    }
     return n >= concurrency || (n > 0 && Date.now() - grewAt > 1500);
   }, 15_000);
   const heldAfterMs = grewAt - tFill;
@@ -345,7 +361,10 @@ export async function fairShare({ api, health, ari, mode, concurrency, firstCall
       for (const hookEvent of Object.keys(ORDER)) {
         if (arrivedKeys.has(`${n}:${leg}:${hookEvent}`)) continue;
         const sent = sentAt.get(`${n}:${triggerFrame(leg, hookEvent)}`);
-        if (sent !== undefined) (censored++, lat.push(giveUpAt - sent));
+        if (sent !== undefined) {
+          censored++;
+          lat.push(giveUpAt - sent);
+        }
       }
     }
   }
@@ -377,7 +396,9 @@ export async function fairShare({ api, health, ari, mode, concurrency, firstCall
     },
     concurrency,
   };
-  console.error(`[bench] fair share: fast account ${result.fast.arrived} of ${want} arrived, p50 ${result.fast.p50_ms} ms, p99 ${result.fast.p99_ms} ms, max ${result.fast.max_ms} ms${censored ? ` (${censored} not arrived, counted as waited until the bench gave up)` : ''}; slow in flight ${JSON.stringify(result.slow.in_flight_during)}`);
+  console.error(
+    `[bench] fair share: fast account ${result.fast.arrived} of ${want} arrived, p50 ${result.fast.p50_ms} ms, p99 ${result.fast.p99_ms} ms, max ${result.fast.max_ms} ms${censored ? ` (${censored} not arrived, counted as waited until the bench gave up)` : ''}; slow in flight ${JSON.stringify(result.slow.in_flight_during)}`,
+  );
   return result;
 }
 

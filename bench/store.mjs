@@ -18,9 +18,24 @@ const store = new SqliteStore(join(dir, 'callhook.db'));
 const now = Date.now();
 await store.createAccount({ id: 'a', name: 'A', realm: null, parent_id: null, accountcodes: [], numbers: [], created: now, updated: now });
 await store.createWebhook({
-  id: 'h', account_id: 'a', name: 'h', uri: 'http://127.0.0.1:9/', hook: 'all', http_verb: 'post', format: 'json', retries: 3,
-  enabled: true, custom_data: {}, headers: {}, event_filter: null, include_internal_legs: false, include_subaccounts: false,
-  secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', disabled_reason: null, created: now, updated: now,
+  id: 'h',
+  account_id: 'a',
+  name: 'h',
+  uri: 'http://127.0.0.1:9/',
+  hook: 'all',
+  http_verb: 'post',
+  format: 'json',
+  retries: 3,
+  enabled: true,
+  custom_data: {},
+  headers: {},
+  event_filter: null,
+  include_internal_legs: false,
+  include_subaccounts: false,
+  secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  disabled_reason: null,
+  created: now,
+  updated: now,
 });
 const payload = JSON.stringify({ hook_event: 'channel_create', filler: 'x'.repeat(900) });
 
@@ -41,9 +56,22 @@ async function storeEvents(prefix, count, legOf) {
 function tried(d, at, ok) {
   return {
     attempt: {
-      delivery_id: d.id, webhook_id: 'h', account_id: 'a', event_id: d.event_id, hook_event: d.hook_event, call_id: d.call_id,
-      uri: 'http://127.0.0.1:9/', method: 'POST', status_code: ok ? 200 : 503, response_body: ok ? 'ok' : '', duration_ms: 1,
-      try_number: 1, retries_left: ok ? 0 : 2, result: ok ? 'success' : 'failure', reason: ok ? 'HTTP 200' : 'HTTP 503', created: at,
+      delivery_id: d.id,
+      webhook_id: 'h',
+      account_id: 'a',
+      event_id: d.event_id,
+      hook_event: d.hook_event,
+      call_id: d.call_id,
+      uri: 'http://127.0.0.1:9/',
+      method: 'POST',
+      status_code: ok ? 200 : 503,
+      response_body: ok ? 'ok' : '',
+      duration_ms: 1,
+      try_number: 1,
+      retries_left: ok ? 0 : 2,
+      result: ok ? 'success' : 'failure',
+      reason: ok ? 'HTTP 200' : 'HTTP 503',
+      created: at,
     },
     update: ok
       ? { id: d.id, status: 'succeeded', tries: 1, next_at: at, last_error: null }
@@ -102,7 +130,9 @@ t = performance.now();
 const counting = store.countPending();
 const held = performance.now() - t;
 const pending = await counting;
-console.log(`counting ${pending} pending deliveries (/health): answered after ${(performance.now() - t).toFixed(2)} ms, this thread held ${held.toFixed(2)} ms`);
+console.log(
+  `counting ${pending} pending deliveries (/health): answered after ${(performance.now() - t).toFixed(2)} ms, this thread held ${held.toFixed(2)} ms`,
+);
 // storing costs the same with more events kept: ids sort by time, so inserts go to the end of each index
 t = performance.now();
 await storeEvents('late', N, (n) => `late${n >> 2}`);

@@ -81,10 +81,21 @@ const sqliteEnv = () => ({ CALLHOOK_DATA_DIR: mkdtempSync(join(tmpdir(), 'callho
 
 describe('every command has --help (exit 0) and refuses bad usage with exit code 2', () => {
   const commands = [
-    [], ['start'], ['accounts'], ['accounts', 'create'], ['accounts', 'list'], ['accounts', 'delete'],
-    ['tokens', 'create'], ['tokens', 'list'], ['tokens', 'revoke'],
-    ['webhooks', 'list'], ['webhooks', 'enable'], ['webhooks', 'disable'],
-    ['deliveries', 'recover'], ['migrate'], ['replay'],
+    [],
+    ['start'],
+    ['accounts'],
+    ['accounts', 'create'],
+    ['accounts', 'list'],
+    ['accounts', 'delete'],
+    ['tokens', 'create'],
+    ['tokens', 'list'],
+    ['tokens', 'revoke'],
+    ['webhooks', 'list'],
+    ['webhooks', 'enable'],
+    ['webhooks', 'disable'],
+    ['deliveries', 'recover'],
+    ['migrate'],
+    ['replay'],
   ];
   it.each(commands)('callhook %s --help', async (...words) => {
     const r = await cli([...words, '--help'], sqliteEnv());
@@ -121,7 +132,10 @@ describe('every command has --help (exit 0) and refuses bad usage with exit code
 describe('on SQLite (the data directory)', () => {
   it('accounts create|list|delete, as the API makes them, in text and JSON', async () => {
     const env = sqliteEnv();
-    const created = await cli(['accounts', 'create', 'acme', 'Acme Inc', '--realm', 'acme.example', '--accountcode', 'acme', '--number', '15550001,15550002', '--number', '15550003'], env);
+    const created = await cli(
+      ['accounts', 'create', 'acme', 'Acme Inc', '--realm', 'acme.example', '--accountcode', 'acme', '--number', '15550001,15550002', '--number', '15550003'],
+      env,
+    );
     expect(created.code).toBe(0);
     expect(created.stdout).toMatch(/^created account acme \(Acme Inc\)\ntoken [0-9a-f]{32}: \S{43}\n$/);
     const child = await cli(['accounts', 'create', 'acme-east', 'Acme East', '--parent', 'acme', '--json'], env);
@@ -180,7 +194,9 @@ describe('on SQLite (the data directory)', () => {
     // while it runs it owns the SQLite store: the CLI says so and changes nothing
     const busy = await cli(['tokens', 'revoke', 'acme', json.json.id], env);
     expect(busy.code).toBe(1);
-    expect(busy.stderr).toMatch(/callhook: .*callhook\.db is in use by another callhook process .*: stop the daemon for this change, or make it through the REST API/);
+    expect(busy.stderr).toMatch(
+      /callhook: .*callhook\.db is in use by another callhook process .*: stop the daemon for this change, or make it through the REST API/,
+    );
     expect(await d.stop()).toBe(0);
 
     const lastUsed = (await cli(['tokens', 'list', 'acme', '--json'], env)).json.find((t: { id: string }) => t.id === json.json.id);
@@ -215,15 +231,51 @@ describe('on SQLite (the data directory)', () => {
     const db = join(env.CALLHOOK_DATA_DIR, 'callhook.db');
     let store = new SqliteStore(db);
     const now = Date.now();
-    await store.setWebhookHealth(crm, { state: 'failing', failing_since: now - 3 * 86_400_000, last_error: 'connect ECONNREFUSED', next_probe: now + 30_000, probe_delay: 30_000, failover_down: false }, now);
+    await store.setWebhookHealth(
+      crm,
+      {
+        state: 'failing',
+        failing_since: now - 3 * 86_400_000,
+        last_error: 'connect ECONNREFUSED',
+        next_probe: now + 30_000,
+        probe_delay: 30_000,
+        failover_down: false,
+      },
+      now,
+    );
     await store.disableWebhook(crm, 'failing for 72 hours', now, true);
-    const event: StoredEvent = { id: 'e'.repeat(32), account_id: 'acme', hook_event: 'channel_create', leg: 'leg-1', call_id: 'call-1', payload: '{}', created: now - 60_000 };
+    const event: StoredEvent = {
+      id: 'e'.repeat(32),
+      account_id: 'acme',
+      hook_event: 'channel_create',
+      leg: 'leg-1',
+      call_id: 'call-1',
+      payload: '{}',
+      created: now - 60_000,
+    };
     await store.insertEvents([{ event, webhookIds: [crm, billing] }]);
     const [claimed] = await store.claimDeliveries(Date.now() + 1000, 10, 60_000);
     expect(claimed).toBeDefined();
     await store.recordAttempts([
       {
-        attempt: { delivery_id: claimed!.id, webhook_id: billing, account_id: 'acme', event_id: event.id, hook_event: 'channel_create', call_id: 'call-1', uri: 'http://127.0.0.1:9/billing', method: 'POST', status_code: 404, response_body: '', duration_ms: 3, try_number: 1, retries_left: 0, result: 'failure', reason: 'HTTP 404', created: now },
+        attempt: {
+          delivery_id: claimed!.id,
+          webhook_id: billing,
+          account_id: 'acme',
+          event_id: event.id,
+          hook_event: 'channel_create',
+          call_id: 'call-1',
+          uri: 'http://127.0.0.1:9/billing',
+          method: 'POST',
+          status_code: 404,
+          response_body: '',
+          duration_ms: 3,
+          try_number: 1,
+          retries_left: 0,
+          result: 'failure',
+          reason: 'HTTP 404',
+          created: now,
+        },
         update: { id: claimed!.id, status: 'failed', tries: 1, next_at: now, last_error: 'HTTP 404' },
       },
     ]);
@@ -239,7 +291,10 @@ describe('on SQLite (the data directory)', () => {
     expect(text.stdout).toMatch(/^ID\s+NAME\s+HOOK\s+STATE\s+PENDING\s+TARGET\s+REASON\n/);
     expect(text.stdout).toMatch(new RegExp(`${crm}\\s+crm\\s+all\\s+disabled\\s+1\\s+POST http://127.0.0.1:9/crm \\(form-data\\)\\s+failing for 72 hours`));
     expect((await cli(['webhooks', 'list', 'acme', billing, '--json'], env)).json).toHaveLength(1);
-    expect(await cli(['webhooks', 'list', 'acme', 'f'.repeat(32)], env)).toMatchObject({ code: 1, stderr: `callhook: webhook ${'f'.repeat(32)} of account acme not found\n` });
+    expect(await cli(['webhooks', 'list', 'acme', 'f'.repeat(32)], env)).toMatchObject({
+      code: 1,
+      stderr: `callhook: webhook ${'f'.repeat(32)} of account acme not found\n`,
+    });
 
     // enable: the reason goes, the health is reset, the waiting delivery is due now
     const enabled = await cli(['webhooks', 'enable', 'acme', crm, '--json'], env);
@@ -249,7 +304,9 @@ describe('on SQLite (the data directory)', () => {
     await store.close();
 
     // disable one (no reason: its owner did it), then enable every disabled one of the account
-    expect((await cli(['webhooks', 'disable', 'acme', billing], env)).stdout).toMatch(new RegExp(`^disabled webhook ${billing} \\(billing\\) of account acme at `));
+    expect((await cli(['webhooks', 'disable', 'acme', billing], env)).stdout).toMatch(
+      new RegExp(`^disabled webhook ${billing} \\(billing\\) of account acme at `),
+    );
     expect((await cli(['webhooks', 'list', 'acme', billing, '--json'], env)).json[0]).toMatchObject({ enabled: false, disabled_reason: null });
     expect(await cli(['webhooks', 'enable', 'acme'], env)).toMatchObject({ code: 0, stdout: 'enabled 1 webhook of account acme\n' });
     expect((await cli(['webhooks', 'list', 'acme', '--json'], env)).json.every((h: { enabled: boolean }) => h.enabled)).toBe(true);
@@ -304,9 +361,15 @@ describe.runIf(postgresReady)('on PostgreSQL (DATABASE_URL), beside a running da
 
       expect((await cli(['webhooks', 'list', 'acme', '--json'], env)).json).toMatchObject([{ id: hook.json.data.id, name: 'crm', enabled: true }]);
       await cli(['webhooks', 'disable', 'acme', hook.json.data.id], env);
-      expect((await run.api('GET', `/api/v1/accounts/acme/webhooks/${hook.json.data.id}`, token)).json.data).toMatchObject({ enabled: false, health: 'disabled' });
+      expect((await run.api('GET', `/api/v1/accounts/acme/webhooks/${hook.json.data.id}`, token)).json.data).toMatchObject({
+        enabled: false,
+        health: 'disabled',
+      });
       await cli(['webhooks', 'enable', 'acme', hook.json.data.id], env);
-      expect((await run.api('GET', `/api/v1/accounts/acme/webhooks/${hook.json.data.id}`, token)).json.data).toMatchObject({ enabled: true, health: 'healthy' });
+      expect((await run.api('GET', `/api/v1/accounts/acme/webhooks/${hook.json.data.id}`, token)).json.data).toMatchObject({
+        enabled: true,
+        health: 'healthy',
+      });
 
       const revokeId = tokens.find((t) => t.id !== created.json.token_id)!.id;
       expect((await cli(['tokens', 'revoke', 'acme', revokeId], env)).code).toBe(0);
@@ -336,13 +399,27 @@ describe('replay', () => {
     const accounts = new AccountDirectory('acme');
     accounts.load([{ id: 'acme', realm, parent_id: null, numbers: [], accountcodes: [] }]);
     const stored: StoredEvent[] = [];
-    const store = { activeWebhooks: async () => [], insertEvents: async (items: { event: StoredEvent }[]) => (stored.push(...items.map((i) => i.event)), items.length) };
-    const ingest = new Ingest({ tracker: new CallTracker(accounts, { accountVariable: 'CALLHOOK_ACCOUNT' }), accounts, store, logger: pino({ level: 'silent' }), defaultRealm: 'unused', onStored: () => {} });
+    const store = {
+      activeWebhooks: async () => [],
+      insertEvents: async (items: { event: StoredEvent }[]) => (stored.push(...items.map((i) => i.event)), items.length),
+    };
+    const ingest = new Ingest({
+      tracker: new CallTracker(accounts, { accountVariable: 'CALLHOOK_ACCOUNT' }),
+      accounts,
+      store,
+      logger: pino({ level: 'silent' }),
+      defaultRealm: 'unused',
+      onStored: () => {},
+    });
     for (const f of frames) ingest.push(f as AriEvent);
     await ingest.drain();
     return stored.map((e) => JSON.parse(e.payload));
   }
-  const lines = (r: Result) => r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+  const lines = (r: Result) =>
+    r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, any>);
   const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.jsonl'));
 
   it.each(fixtures)('%s: the payloads an in-process run of the pipeline stores', async (name) => {
@@ -357,9 +434,21 @@ describe('replay', () => {
   // test/pipeline.test.ts's scenarios: the hook events of each leg, in order
   it.each([
     ['ivr_answered.jsonl', { '1-11627@127.0.0.1': ['channel_create', 'channel_answer', 'channel_destroy'] }],
-    ['dial_answered.jsonl', { '1-11659@127.0.0.1': ['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy'], '005fcac4-dca8-4723-824a-742d9727d1b6': ['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy'] }],
-    ['cancel.jsonl', { '1-26524@127.0.0.2': ['channel_create', 'channel_destroy'], '7fad3392-d014-4aba-b643-20ec5b5d2f50': ['channel_create', 'channel_destroy'] }],
-    ['busy.jsonl', { '1-26284@127.0.0.2': ['channel_create', 'channel_destroy'], '19ceaa14-54f2-4e22-8404-9c5ffa86c598': ['channel_create', 'channel_destroy'] }],
+    [
+      'dial_answered.jsonl',
+      {
+        '1-11659@127.0.0.1': ['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy'],
+        '005fcac4-dca8-4723-824a-742d9727d1b6': ['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy'],
+      },
+    ],
+    [
+      'cancel.jsonl',
+      { '1-26524@127.0.0.2': ['channel_create', 'channel_destroy'], '7fad3392-d014-4aba-b643-20ec5b5d2f50': ['channel_create', 'channel_destroy'] },
+    ],
+    [
+      'busy.jsonl',
+      { '1-26284@127.0.0.2': ['channel_create', 'channel_destroy'], '19ceaa14-54f2-4e22-8404-9c5ffa86c598': ['channel_create', 'channel_destroy'] },
+    ],
   ])('%s: the legs and events the pipeline test expects', async (name, legs) => {
     const r = await cli(['replay', join(FIXTURES, name), '--account', 'acme'], sqliteEnv());
     const perLeg: Record<string, string[]> = {};
@@ -401,7 +490,10 @@ describe('replay', () => {
     const dir = mkdtempSync(join(tmpdir(), 'callhook-replay-'));
     const file = join(dir, 'broken.jsonl');
     writeFileSync(file, '{broken\n' + readFileSync(join(FIXTURES, 'ivr_answered.jsonl'), 'utf8'));
-    const r = await cli(['replay', file, '--account', 'acme', '--format', 'form-data', '--custom-data', '{"account_id": "crm-7", "screen_pop": true}'], sqliteEnv());
+    const r = await cli(
+      ['replay', file, '--account', 'acme', '--format', 'form-data', '--custom-data', '{"account_id": "crm-7", "screen_pop": true}'],
+      sqliteEnv(),
+    );
     expect(r.code).toBe(0);
     const bodies = r.stdout.split('\n').filter(Boolean);
     const expected = (await inProcess(loadFixture('ivr_answered.jsonl'), '127.0.0.1')) as Record<string, string>[];
@@ -415,13 +507,61 @@ describe('replay', () => {
     const env = sqliteEnv();
     const store = new SqliteStore(join(env.CALLHOOK_DATA_DIR, 'callhook.db'));
     const now = Date.now();
-    await store.createAccount({ id: 'acme', name: 'Acme', realm: 'acme.example', parent_id: null, accountcodes: ['acme'], numbers: ['15550002'], created: now, updated: now });
-    await store.createAccount({ id: 'globex', name: 'Globex', realm: null, parent_id: null, accountcodes: [], numbers: ['15550100'], created: now, updated: now });
+    await store.createAccount({
+      id: 'acme',
+      name: 'Acme',
+      realm: 'acme.example',
+      parent_id: null,
+      accountcodes: ['acme'],
+      numbers: ['15550002'],
+      created: now,
+      updated: now,
+    });
+    await store.createAccount({
+      id: 'globex',
+      name: 'Globex',
+      realm: null,
+      parent_id: null,
+      accountcodes: [],
+      numbers: ['15550100'],
+      created: now,
+      updated: now,
+    });
     const { newWebhook } = await import('../src/hooks/model.js');
     const base = { retries: 2, enabled: true, headers: {}, include_internal_legs: false, include_subaccounts: false, failover_uri: null };
-    const json = newWebhook('acme', { ...base, name: 'json', uri: 'http://crm.example/json', hook: 'all', http_verb: 'put', format: 'json', custom_data: { account_id: 'my_crm', screen_pop: true }, event_filter: null }, now);
-    const get = newWebhook('acme', { ...base, name: 'get', uri: 'http://crm.example/get?x=1', hook: 'channel_destroy', http_verb: 'get', format: 'form-data', custom_data: {}, event_filter: null }, now);
-    const filtered = newWebhook('acme', { ...base, name: 'other', uri: 'http://crm.example/no', hook: 'all', http_verb: 'post', format: 'form-data', custom_data: {}, event_filter: '1999*' }, now);
+    const json = newWebhook(
+      'acme',
+      {
+        ...base,
+        name: 'json',
+        uri: 'http://crm.example/json',
+        hook: 'all',
+        http_verb: 'put',
+        format: 'json',
+        custom_data: { account_id: 'my_crm', screen_pop: true },
+        event_filter: null,
+      },
+      now,
+    );
+    const get = newWebhook(
+      'acme',
+      {
+        ...base,
+        name: 'get',
+        uri: 'http://crm.example/get?x=1',
+        hook: 'channel_destroy',
+        http_verb: 'get',
+        format: 'form-data',
+        custom_data: {},
+        event_filter: null,
+      },
+      now,
+    );
+    const filtered = newWebhook(
+      'acme',
+      { ...base, name: 'other', uri: 'http://crm.example/no', hook: 'all', http_verb: 'post', format: 'form-data', custom_data: {}, event_filter: '1999*' },
+      now,
+    );
     for (const h of [json, get, filtered]) await store.createWebhook(h);
     await store.close();
 
@@ -433,7 +573,13 @@ describe('replay', () => {
     expect(reqs.some((q) => q.webhook_id === filtered.id)).toBe(false);
     const put = reqs.find((q) => q.webhook_id === json.id)!;
     expect(put).toMatchObject({ method: 'PUT', url: 'http://crm.example/json', content_type: 'application/json', hook_event: 'channel_create' });
-    expect(JSON.parse(put.body)).toMatchObject({ account_id: 'my_crm', screen_pop: true, hook_event: 'channel_create', event_id: put.event_id, to: '15550002@acme.example' });
+    expect(JSON.parse(put.body)).toMatchObject({
+      account_id: 'my_crm',
+      screen_pop: true,
+      hook_event: 'channel_create',
+      event_id: put.event_id,
+      to: '15550002@acme.example',
+    });
     const q = reqs.find((x) => x.webhook_id === get.id)!;
     expect(q).toMatchObject({ method: 'GET', body: null, content_type: null });
     expect(new URL(q.url).searchParams.get('x')).toBe('1');
@@ -447,7 +593,13 @@ describe('replay', () => {
 
 describe('CALLHOOK_LOG_FORMAT=pretty', () => {
   it('the daemon logs readable lines, not JSON, without the secrets', async () => {
-    const env = { ...sqliteEnv(), CALLHOOK_PORT: String(await freePort()), CALLHOOK_LOG_FORMAT: 'pretty', CALLHOOK_ARI_PASSWORD: 'pbx-secret-123', CALLHOOK_ADMIN_TOKEN: 'admin-secret-0123456789' };
+    const env = {
+      ...sqliteEnv(),
+      CALLHOOK_PORT: String(await freePort()),
+      CALLHOOK_LOG_FORMAT: 'pretty',
+      CALLHOOK_ARI_PASSWORD: 'pbx-secret-123',
+      CALLHOOK_ADMIN_TOKEN: 'admin-secret-0123456789',
+    };
     const d = await daemon(env);
     await d.waitFor('ARI not reachable; retrying');
     expect(await d.stop()).toBe(0);
@@ -470,7 +622,13 @@ describe('CALLHOOK_LOG_FORMAT=pretty', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     await new Promise((r) => child.on('close', r));
     const [json, ...pretty] = out.split('\n').filter(Boolean);
-    expect(JSON.parse(json!)).toMatchObject({ msg: 'logged json', password: '[redacted]', ari: { password: '[redacted]' }, hook: { secret: '[redacted]' }, req: { headers: { authorization: '[redacted]' } } });
+    expect(JSON.parse(json!)).toMatchObject({
+      msg: 'logged json',
+      password: '[redacted]',
+      ari: { password: '[redacted]' },
+      hook: { secret: '[redacted]' },
+      req: { headers: { authorization: '[redacted]' } },
+    });
     expect(pretty[0]).toMatch(/INFO: logged pretty$/);
     expect(pretty.join('\n')).toContain('password: "[redacted]"');
     for (const s of ['pw-1', 'pw-2', 's-1', 's-2', 't-1', 't-2']) expect(out).not.toContain(s);

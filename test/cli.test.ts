@@ -16,7 +16,11 @@ function start(env: Record<string, string>) {
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   // 'close' comes after stdout and stderr are read to the end
   const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = () =>
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   const waitFor = async (msg: string, count = 1, ms = 10000) => {
     const end = Date.now() + ms;
     while (lines().filter((l) => l.msg === msg).length < count) {
@@ -32,7 +36,12 @@ describe('callhook CLI', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'callhook-cli-'));
     const port = await freePort();
     const ariPort = await freePort();
-    const p = start({ CALLHOOK_DATA_DIR: dataDir, CALLHOOK_PORT: String(port), CALLHOOK_ARI_URL: `http://127.0.0.1:${ariPort}`, CALLHOOK_ARI_PASSWORD: 'pbx-secret' });
+    const p = start({
+      CALLHOOK_DATA_DIR: dataDir,
+      CALLHOOK_PORT: String(port),
+      CALLHOOK_ARI_URL: `http://127.0.0.1:${ariPort}`,
+      CALLHOOK_ARI_PASSWORD: 'pbx-secret',
+    });
     await p.waitFor('callhook started');
     await p.waitFor('ARI not reachable; retrying', 2);
 
@@ -65,7 +74,10 @@ describe('callhook CLI', () => {
     // one process owns the data dir: a second one at the same time is refused, the first runs on
     const third = start({ CALLHOOK_DATA_DIR: dataDir, CALLHOOK_PORT: String(await freePort()), CALLHOOK_ARI_URL: `http://127.0.0.1:${ariPort}` });
     expect(await third.exited).toBe(1);
-    expect(third.lines().at(-1)).toMatchObject({ msg: 'callhook could not start', err: { message: expect.stringContaining('in use by another callhook process') } });
+    expect(third.lines().at(-1)).toMatchObject({
+      msg: 'callhook could not start',
+      err: { message: expect.stringContaining('in use by another callhook process') },
+    });
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
     again.child.kill('SIGINT');
     expect(await again.exited).toBe(0);

@@ -31,7 +31,11 @@ interface Stage {
 
 /** the Dockerfile's stages and their instructions (continuation lines joined, comments dropped) */
 function stages(text: string): Stage[] {
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const out: Stage[] = [];
   for (const line of lines) {
     const [, op, args] = /^(\S+)\s+(.*)$/.exec(line)!;
@@ -59,11 +63,18 @@ describe('Dockerfile', () => {
     expect(build.from.split(':')[0]).toBe('node');
     expect(/^node:(\d+)/.exec(build.from)![1]).toBe(String(major));
     // no compiler and no npm install in the runtime stage: it copies what the build stage made
-    expect(of(runtime, 'RUN').map((r) => r.args).join(' ')).not.toMatch(/apt-get|npm (ci|install)|g\+\+|tsc/);
+    expect(
+      of(runtime, 'RUN')
+        .map((r) => r.args)
+        .join(' '),
+    ).not.toMatch(/apt-get|npm (ci|install)|g\+\+|tsc/);
   });
 
   it('copies only files that exist and that .dockerignore lets into the build context', () => {
-    const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     for (const copy of of(build, 'COPY')) {
       const parts = copy.args.split(/\s+/).filter((p) => !p.startsWith('--'));
       for (const src of parts.slice(0, -1)) {
@@ -76,7 +87,11 @@ describe('Dockerfile', () => {
     const fromBuild = of(runtime, 'COPY').map((c) => c.args);
     expect(fromBuild.every((c) => c.startsWith(`--from=${build.name} `))).toBe(true);
     expect(fromBuild.map((c) => c.split(/\s+/)[1])).toEqual(['/app/package.json', '/app/node_modules/', '/app/dist/']);
-    expect(of(build, 'RUN').map((r) => r.args).join(' ')).toMatch(/npm run build.*npm prune --omit=dev/);
+    expect(
+      of(build, 'RUN')
+        .map((r) => r.args)
+        .join(' '),
+    ).toMatch(/npm run build.*npm prune --omit=dev/);
   });
 
   it('runs the package bin as a non-root user, with the data directory on a volume it owns', () => {
@@ -93,7 +108,11 @@ describe('Dockerfile', () => {
     const env = envOf(runtime);
     const volume = JSON.parse(of(runtime, 'VOLUME')[0]!.args) as string[];
     expect(volume).toEqual([env.CALLHOOK_DATA_DIR]);
-    expect(of(runtime, 'RUN').map((r) => r.args).join(' ')).toContain(`chown ${user}:${user} ${env.CALLHOOK_DATA_DIR}`);
+    expect(
+      of(runtime, 'RUN')
+        .map((r) => r.args)
+        .join(' '),
+    ).toContain(`chown ${user}:${user} ${env.CALLHOOK_DATA_DIR}`);
     // the settings it sets are callhook's
     const known = new Set(SETTINGS.map((s) => s.env));
     for (const k of Object.keys(env).filter((k) => k.startsWith('CALLHOOK_'))) expect(known, k).toContain(k);

@@ -72,16 +72,25 @@ async function callhookProcess(ari: FakeAri, extra: Record<string, string> = {})
   const start = async (): Promise<ChildProcess> => {
     const child = spawn(process.execPath, [new URL('../dist/cli.js', import.meta.url).pathname], { env, stdio: 'ignore' });
     cleanup.push(() => void child.kill('SIGKILL'));
-    for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)); i++) {
+    for (
+      let i = 0;
+      !(await fetch(`http://127.0.0.1:${port}/health`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      i++
+    ) {
       if (i > 400) throw new Error('callhook did not start');
       await sleep(10);
     }
     return child;
   };
   const api = (method: string, path: string, token: string, body?: unknown) =>
-    fetch(`http://127.0.0.1:${port}/api/v1${path}`, { method, headers: { 'x-auth-token': token, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(
-      (r) => r.json() as Promise<{ data: Record<string, string> }>,
-    );
+    fetch(`http://127.0.0.1:${port}/api/v1${path}`, {
+      method,
+      headers: { 'x-auth-token': token, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }).then((r) => r.json() as Promise<{ data: Record<string, string> }>);
   return { start, api };
 }
 
@@ -95,7 +104,10 @@ describe('crash safety', () => {
     const ari = await FakeAri.start();
     const receiver = await Receiver.start();
     receiver.respond = (_r, n) => ({ status: 200, delayMs: n % 7 === 0 ? 20 : 0 });
-    cleanup.push(() => ari.close(), () => receiver.close());
+    cleanup.push(
+      () => ari.close(),
+      () => receiver.close(),
+    );
 
     const callhook = await callhookProcess(ari, {
       CALLHOOK_TIMEOUT_MS: '1000',
@@ -146,7 +158,10 @@ describe('graceful shutdown', () => {
   it('SIGTERM lets a request in flight finish; the rest goes out after the next start, nothing twice', async () => {
     const ari = await FakeAri.start();
     const receiver = await Receiver.start();
-    cleanup.push(() => ari.close(), () => receiver.close());
+    cleanup.push(
+      () => ari.close(),
+      () => receiver.close(),
+    );
     receiver.respond = (_r, n) => ({ status: 200, delayMs: n === 0 ? 1000 : 0 });
     const { start, api } = await callhookProcess(ari);
     let child = await start();
@@ -236,7 +251,10 @@ describe('a receiver that goes away and comes back, with the defaults', () => {
     const perCall = frames.length / 40;
     const ari = await FakeAri.start();
     const receiver = await Receiver.start();
-    cleanup.push(() => ari.close(), () => receiver.close());
+    cleanup.push(
+      () => ari.close(),
+      () => receiver.close(),
+    );
     // only what a test needs to run at all: the receiver is on loopback, an admin token, quiet logs
     const callhook = await callhookProcess(ari);
     await callhook.start();
@@ -258,7 +276,8 @@ describe('a receiver that goes away and comes back, with the defaults', () => {
 
     const ok = () => receiver.requests.filter((r) => r.at >= downUntil);
     while (new Set(ok().map((r) => JSON.parse(r.body).event_id)).size < expected.size) {
-      if (Date.now() > downUntil + 60_000) throw new Error(`${new Set(ok().map((r) => JSON.parse(r.body).event_id)).size} of ${expected.size} arrived within 60 s`);
+      if (Date.now() > downUntil + 60_000)
+        throw new Error(`${new Set(ok().map((r) => JSON.parse(r.body).event_id)).size} of ${expected.size} arrived within 60 s`);
       await sleep(100);
     }
     // while it was failing only probes went out: a handful of requests, not hundreds

@@ -26,14 +26,27 @@ async function callhook(env: Record<string, string>) {
   const port = await freePort();
   const dataDir = env.CALLHOOK_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'callhook-hard-'));
   const child = spawn('sh', ['-c', `umask 022 && exec "${process.execPath}" "${CLI}"`], {
-    env: { PATH: process.env.PATH ?? '', CALLHOOK_PORT: String(port), CALLHOOK_DATA_DIR: dataDir, CALLHOOK_ARI_URL: `http://127.0.0.1:${await freePort()}`, ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      CALLHOOK_PORT: String(port),
+      CALLHOOK_DATA_DIR: dataDir,
+      CALLHOOK_ARI_URL: `http://127.0.0.1:${await freePort()}`,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('close', r));
-  for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)); i++) {
+  for (
+    let i = 0;
+    !(await fetch(`http://127.0.0.1:${port}/health`).then(
+      (r) => r.ok,
+      () => false,
+    ));
+    i++
+  ) {
     if (i > 500) throw new Error(`callhook did not start:\n${out}`);
     await sleep(10);
   }

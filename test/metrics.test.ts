@@ -80,14 +80,18 @@ function stamped(fixture: string, lastAt: number): string[] {
   const last = Math.max(...frames.flatMap(times));
   const shift = lastAt - last;
   return frames.map((f) =>
-    f.replace(/"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})\+0000"/g, (_m, t: string) => `"${new Date(Date.parse(`${t}Z`) + shift).toISOString().replace('Z', '+0000')}"`),
+    f.replace(
+      /"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})\+0000"/g,
+      (_m, t: string) => `"${new Date(Date.parse(`${t}Z`) + shift).toISOString().replace('Z', '+0000')}"`,
+    ),
   );
 }
 
 async function start(env: Record<string, string> = {}): Promise<string> {
   ari ??= await FakeAri.start();
   run = await runDaemon(ari, env);
-  const token = (await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'], numbers: ['15550002'] } })).json.data.auth_token as string;
+  const token = (await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'], numbers: ['15550002'] } })).json
+    .data.auth_token as string;
   await ari.waitForClient();
   return token;
 }
@@ -147,7 +151,8 @@ describe('GET /metrics', () => {
     expect(sum).toBeGreaterThan(3 * 20);
     expect(sum).toBeLessThan(3 * 23 + 8 * 2.5);
     // buckets are cumulative and every one is there
-    for (const [i, le] of LATENCY_BUCKETS.entries()) if (i > 0) expect(value(after, bucket(le))).toBeGreaterThanOrEqual(value(after, bucket(LATENCY_BUCKETS[i - 1]!)));
+    for (const [i, le] of LATENCY_BUCKETS.entries())
+      if (i > 0) expect(value(after, bucket(le))).toBeGreaterThanOrEqual(value(after, bucket(LATENCY_BUCKETS[i - 1]!)));
 
     expect(value(after, 'callhook_deliveries_pending')).toBe(0);
     expect(value(after, 'callhook_oldest_pending_delivery_age_seconds')).toBe(0);
@@ -251,7 +256,10 @@ describe('GET /metrics', () => {
       await ari!.waitForConnections(4);
       await until(async () => value((await scrape()).samples, 'callhook_ari_connected') === 1, 'connected again');
       // the second daemon's events are its own
-      ari!.clients.values().next().value!.send(JSON.stringify({ type: 'DeviceStateChanged', timestamp: '2026-11-24T14:45:50.037+0000' }));
+      ari!.clients
+        .values()
+        .next()
+        .value!.send(JSON.stringify({ type: 'DeviceStateChanged', timestamp: '2026-11-24T14:45:50.037+0000' }));
       await until(async () => {
         const a = delta(before, (await scrape()).samples, 'callhook_ari_events_received_total');
         const b = delta(otherBefore, (await scrape(other)).samples, 'callhook_ari_events_received_total');

@@ -41,7 +41,11 @@ const fields = (r: Received) => Receiver.fields(r);
 const byPath = (path: string) => receiver.requests.filter((r) => r.path === path);
 
 const SCENARIOS = [
-  { name: 'inbound call answered by the PBX', events: () => loadFixture('ivr_answered.jsonl'), legs: { '1-11627@127.0.0.1': ['channel_create', 'channel_answer', 'channel_destroy'] } },
+  {
+    name: 'inbound call answered by the PBX',
+    events: () => loadFixture('ivr_answered.jsonl'),
+    legs: { '1-11627@127.0.0.1': ['channel_create', 'channel_answer', 'channel_destroy'] },
+  },
   {
     name: 'call dialed to a phone that answers',
     events: () => loadFixture('dial_answered.jsonl'),
@@ -180,7 +184,13 @@ describe('retries and attempts', () => {
       ['200', 'success', 2],
       ['500', 'failure', 1],
     ]);
-    expect(list[1]).toMatchObject({ response_body: 'database down', retries_left: 3, hook_id: h.id, hook_event: 'channel_create', call_id: '1-11627@127.0.0.1' });
+    expect(list[1]).toMatchObject({
+      response_body: 'database down',
+      retries_left: 3,
+      hook_id: h.id,
+      hook_event: 'channel_create',
+      call_id: '1-11627@127.0.0.1',
+    });
     const accountWide = (await run.api('GET', '/api/v1/accounts/acme/webhooks/attempts', token)).json.data;
     expect(accountWide).toHaveLength(2);
   });
@@ -205,7 +215,7 @@ describe('retries and attempts', () => {
     expect((await attempts(h.id))[0]).toMatchObject({ response_code: '404', result: 'failure', reason: 'HTTP 404; not retried' });
   });
 
-  it('retries one payload the receiver refuses while others succeed, then fails it (Kazoo\'s retries)', async () => {
+  it("retries one payload the receiver refuses while others succeed, then fails it (Kazoo's retries)", async () => {
     const bad = (r: Received) => r.method === 'GET' && r.query.get('call_id') === '1-11627@127.0.0.1';
     receiver.respond = (r) => ({ status: bad(r) ? 500 : 200 });
     const h = await hook({ uri: receiver.url('/crm'), hook: 'channel_create', http_verb: 'get', retries: 2 });
@@ -219,7 +229,9 @@ describe('retries and attempts', () => {
     await until(() => receiver.requests.filter(bad).length === 3);
     await new Promise((r) => setTimeout(r, 400));
     expect(receiver.requests.filter(bad)).toHaveLength(3);
-    const mine = (await run.api('GET', `/api/v1/accounts/acme/webhooks/${h.id}/attempts?page_size=1000`, token)).json.data.filter((a: Record<string, unknown>) => a.call_id === '1-11627@127.0.0.1') as Record<string, unknown>[];
+    const mine = (await run.api('GET', `/api/v1/accounts/acme/webhooks/${h.id}/attempts?page_size=1000`, token)).json.data.filter(
+      (a: Record<string, unknown>) => a.call_id === '1-11627@127.0.0.1',
+    ) as Record<string, unknown>[];
     expect(mine.map((a) => a.retries_left)).toEqual([0, 1, 2]);
     expect(mine[0]!.reason).toBe('HTTP 500; retries exhausted');
     expect((await run.api('GET', `/api/v1/accounts/acme/webhooks/${h.id}`, token)).json.data.health).toBe('healthy');
@@ -274,7 +286,8 @@ describe('retries and attempts', () => {
     run = await runDaemon(ari, { CALLHOOK_TIMEOUT_MS: '300' });
     const acct = await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'slow', name: 'Slow', accountcodes: ['acme'] } });
     const t = acct.json.data.auth_token;
-    const h = (await run.api('PUT', '/api/v1/accounts/slow/webhooks', t, { data: { uri: receiver.url('/slow'), hook: 'channel_create', retries: 1 } })).json.data;
+    const h = (await run.api('PUT', '/api/v1/accounts/slow/webhooks', t, { data: { uri: receiver.url('/slow'), hook: 'channel_create', retries: 1 } })).json
+      .data;
     receiver.respond = (_r, n) => (n === 0 ? { status: 200, delayMs: 1000 } : { status: 200 });
     await ari.waitForConnections(2);
     ari.send(...loadFixture('ivr_answered.jsonl'));

@@ -36,7 +36,9 @@ describe.runIf(postgresReady)('two processes sharing one PostgreSQL store', () =
 
   it('deliver every event once, each leg in order, whichever process stored or sent it', async () => {
     // the account through one process, the webhook through the other
-    const token = (await a.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'], numbers: ['15550001', '15550002'] } })).json.data.auth_token;
+    const token = (
+      await a.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'], numbers: ['15550001', '15550002'] } })
+    ).json.data.auth_token;
     const created = await b.api('PUT', '/api/v1/accounts/acme/webhooks', token, { data: { uri: receiver.url('/crm'), hook: 'all', format: 'json' } });
     expect(created.status).toBe(201);
     // a DID that belongs to an account made through a is refused through b at once
@@ -94,8 +96,11 @@ describe.runIf(postgresReady)('processes with one role each on one PostgreSQL st
       return run;
     };
     const api = await start('api');
-    const token = (await api.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'], numbers: ['15550001'] } })).json.data.auth_token;
-    expect((await api.api('PUT', '/api/v1/accounts/acme/webhooks', token, { data: { uri: receiver.url('/crm'), hook: 'all', format: 'json' } })).status).toBe(201);
+    const token = (await api.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'], numbers: ['15550001'] } })).json
+      .data.auth_token;
+    expect((await api.api('PUT', '/api/v1/accounts/acme/webhooks', token, { data: { uri: receiver.url('/crm'), hook: 'all', format: 'json' } })).status).toBe(
+      201,
+    );
     const ingest = await start('ingest');
     await ari.waitForClient();
     ari.send(...loadFixture('ivr_answered.jsonl'));
@@ -132,7 +137,9 @@ describe.runIf(postgresReady)('PostgreSQL dropping every connection of callhook'
     const url = new URL(await freshSchema());
     url.searchParams.set('application_name', app);
     run = await runDaemon(ari, { DATABASE_URL: url.toString() });
-    const token = (await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'], numbers: ['15550001', '15550002'] } })).json.data.auth_token;
+    const token = (
+      await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'], numbers: ['15550001', '15550002'] } })
+    ).json.data.auth_token;
     await run.api('PUT', '/api/v1/accounts/acme/webhooks', token, { data: { uri: receiver.url('/crm'), hook: 'all', format: 'json' } });
     await ari.waitForClient();
     ari.send(...loadFixture('dial_answered.jsonl'));

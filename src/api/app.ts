@@ -6,7 +6,6 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { randomBytes } from 'node:crypto';
 import sjson from 'secure-json-parse';
-import type { Logger } from 'pino';
 import { AppError } from '../shared/errors.js';
 import type { Api, ApiDeps, Ctx } from './context.js';
 import { Auth, authHook, hashToken } from './auth.js';

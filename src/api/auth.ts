@@ -70,7 +70,10 @@ export class Auth {
     if (!found) {
       // the token itself is never logged
       const tripped = this.failures.hit(req.ip, now);
-      req.log[tripped ? 'warn' : 'info']({ client: req.ip, url: req.url.split('?')[0] }, tripped ? 'failed authentications: this address is blocked for a minute' : 'failed authentication');
+      req.log[tripped ? 'warn' : 'info'](
+        { client: req.ip, url: req.url.split('?')[0] },
+        tripped ? 'failed authentications: this address is blocked for a minute' : 'failed authentication',
+      );
       throw new AppError('unauthorized', 'invalid credentials');
     }
     return { admin: false, accountId: found.account_id };

@@ -53,4 +53,3 @@ export interface Ctx {
   auth: Auth;
   reloadAccounts: () => Promise<void>;
 }
-

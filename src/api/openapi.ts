@@ -18,7 +18,7 @@ const TOKEN = [{ authToken: [] }, { bearer: [] }];
 const SECURITY: Record<Access, { authToken?: never[]; bearer?: never[] }[]> = { admin: TOKEN, account: TOKEN, token: TOKEN, public: [] };
 const WHO: Record<Access, string> = {
   admin: 'Needs the admin token.',
-  account: "Needs a token of this account, of an ancestor account, or the admin token.",
+  account: 'Needs a token of this account, of an ancestor account, or the admin token.',
   token: 'Needs any valid token.',
   public: '',
 };
@@ -55,11 +55,16 @@ export async function docs(app: FastifyInstance, version: string): Promise<void>
       if (!access || !schema) return { schema, url };
       const who = WHO[access];
       const s = schema as Record<string, unknown>;
-      return { url, schema: { ...s, security: SECURITY[access], ...(who && { description: [s.description, who].filter(Boolean).join('\n\n') }) } as typeof schema };
+      return {
+        url,
+        schema: { ...s, security: SECURITY[access], ...(who && { description: [s.description, who].filter(Boolean).join('\n\n') }) } as typeof schema,
+      };
     },
   });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true },
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { docExpansion: 'list', deepLinking: true },
     // the page's own assets only; Swagger UI sets inline styles (its SVG icons), nothing from elsewhere
     staticCSP: true,
     transformStaticCSP: () =>

@@ -29,11 +29,22 @@ export function validator(schema: object): ValidateFunction {
   return bodies.compile(schema);
 }
 
-const NAMES: Record<string, string> = { integer: 'integer', number: 'number', string: 'string', boolean: 'boolean', object: 'object', array: 'array', null: 'null' };
+const NAMES: Record<string, string> = {
+  integer: 'integer',
+  number: 'number',
+  string: 'string',
+  boolean: 'boolean',
+  object: 'object',
+  array: 'array',
+  null: 'null',
+};
 
 /** which field an error is about: the first name under the body's "data", or the parameter's */
 function fieldOf(e: ErrorObject, part: string | undefined): string {
-  const path = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const path = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   const inData = part === 'body' && path[0] === 'data' ? path.slice(1) : path;
   const missing = e.keyword === 'required' ? (e.params as { missingProperty: string }).missingProperty : undefined;
   const extra = e.keyword === 'additionalProperties' ? (e.params as { additionalProperty: string }).additionalProperty : undefined;
@@ -54,7 +65,9 @@ function rule(e: ErrorObject, part: string | undefined): [string, { message: str
     case 'additionalProperties':
       return ['unknown', { message: 'Unknown field: see the field list in the OpenAPI document (/api/v1/openapi.json)' }];
     case 'type': {
-      const types = String(p.type).split(',').map((t) => NAMES[t] ?? t);
+      const types = String(p.type)
+        .split(',')
+        .map((t) => NAMES[t] ?? t);
       return ['type', { message: `Value did not match type(s): ${types.join(', ')}`, target: types.length === 1 ? types[0] : types }];
     }
     case 'enum':

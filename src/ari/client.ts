@@ -78,7 +78,10 @@ export class AriClient {
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.auth = 'Basic ' + Buffer.from(`${opts.username}:${opts.password}`).toString('base64');
     if (userinfo) {
-      opts.logger.warn({ ari: this.shownUrl }, 'the ARI URL carries a user and password: ignored, CALLHOOK_ARI_USERNAME and CALLHOOK_ARI_PASSWORD authenticate');
+      opts.logger.warn(
+        { ari: this.shownUrl },
+        'the ARI URL carries a user and password: ignored, CALLHOOK_ARI_USERNAME and CALLHOOK_ARI_PASSWORD authenticate',
+      );
     }
   }
 
@@ -179,8 +182,7 @@ export class AriClient {
       this.opts.onConnected?.();
     });
     ws.on('unexpected-response', (_req, res) => {
-      failure =
-        res.statusCode === 401 ? 'ARI refused the username/password (401)' : `ARI answered HTTP ${res.statusCode}`;
+      failure = res.statusCode === 401 ? 'ARI refused the username/password (401)' : `ARI answered HTTP ${res.statusCode}`;
       res.resume();
       ws.terminate();
     });

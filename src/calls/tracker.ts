@@ -208,10 +208,11 @@ export class CallTracker {
   private noteGone(id: string): void {
     this.gone.delete(id);
     this.gone.add(id);
-    if (this.gone.size > MAX_GONE) for (const old of this.gone) {
-      this.gone.delete(old);
-      break;
-    }
+    if (this.gone.size > MAX_GONE)
+      for (const old of this.gone) {
+        this.gone.delete(old);
+        break;
+      }
   }
 
   /** the leg is no longer followed: out of memory, and out of the store if it was written there */
@@ -377,11 +378,7 @@ export class CallTracker {
       const other = legs[1 - i];
       leg.bridgedWith.add(otherId);
       // a peer callhook does not follow (of no account) is still named, as its Dial named it
-      leg.otherCallId = other
-        ? this.callIdOf(other)
-        : ev.channel?.id === otherId
-          ? ev.channel.protocol_id || otherId
-          : (leg.otherCallId ?? otherId);
+      leg.otherCallId = other ? this.callIdOf(other) : ev.channel?.id === otherId ? ev.channel.protocol_id || otherId : (leg.otherCallId ?? otherId);
       this.ensureCreate(leg, ev, ts, out, true);
       this.emit(leg, 'channel_bridge', ev, ts, out, otherId);
     }
@@ -420,11 +417,7 @@ export class CallTracker {
   private ensureCreate(leg: Leg, ev: AriEvent, ts: number, out: CallEvent[], force: boolean): void {
     if (leg.created) return;
     const half = leg.halfOf ? this.legs.get(leg.halfOf) : undefined;
-    const ready =
-      force ||
-      (leg.direction === 'inbound' &&
-        (Boolean(leg.chan.protocol_id) || !hasSipCallId(leg.chan.name)) &&
-        (!half || half.created));
+    const ready = force || (leg.direction === 'inbound' && (Boolean(leg.chan.protocol_id) || !hasSipCallId(leg.chan.name)) && (!half || half.created));
     if (!ready) return;
     leg.created = true;
     this.pending.delete(leg.id);
@@ -456,15 +449,7 @@ export class CallTracker {
     return leg.accountId;
   }
 
-  private emit(
-    leg: Leg,
-    hookEvent: HookEvent,
-    ev: AriEvent,
-    ts: number,
-    out: CallEvent[],
-    discriminator = '',
-    hangup?: HangupView,
-  ): void {
+  private emit(leg: Leg, hookEvent: HookEvent, ev: AriEvent, ts: number, out: CallEvent[], discriminator = '', hangup?: HangupView): void {
     const accountId = this.accountOf(leg);
     if (!accountId) {
       // of no account: not followed any further, not stored

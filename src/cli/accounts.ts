@@ -26,7 +26,12 @@ async function createThroughApi(store: CliStore, data: Record<string, unknown>):
     const res = await app.inject({ method: 'POST', url: '/api/v1/accounts', headers: { 'x-auth-token': adminToken }, payload: { data } });
     const body = res.json() as { data: Record<string, unknown>; message?: string };
     if (res.statusCode === 201) return body.data;
-    const fields = Object.entries(body.data ?? {}).map(([field, rules]) => `${field}: ${Object.values(rules as Record<string, { message: string }>).map((r) => r.message).join('; ')}`);
+    const fields = Object.entries(body.data ?? {}).map(
+      ([field, rules]) =>
+        `${field}: ${Object.values(rules as Record<string, { message: string }>)
+          .map((r) => r.message)
+          .join('; ')}`,
+    );
     const message = [body.message ?? `HTTP ${res.statusCode}`, ...fields].join('\n  ');
     throw new AppError(res.statusCode === 400 ? 'invalid' : res.statusCode === 409 ? 'conflict' : 'internal', message);
   } finally {
@@ -72,17 +77,14 @@ export function accountsCommand(): Command {
     printTable(accounts.map(shown), ['id', 'name', 'realm', 'parent', 'accountcodes', 'numbers', 'created'], 'no accounts');
   });
 
-  withJson(
-    cmd
-      .command('delete')
-      .description('delete an account with its tokens, webhooks and their deliveries')
-      .argument('<id>', 'account id'),
-  ).action(async (id: string, o: JsonOption) => {
-    const deleted = await withStore((store) => store.deleteAccount(id));
-    if (!deleted) throw new AppError('not_found', `account ${id} not found`);
-    if (o.json) return printJson({ id, deleted: true });
-    out(`deleted account ${id}`);
-  });
+  withJson(cmd.command('delete').description('delete an account with its tokens, webhooks and their deliveries').argument('<id>', 'account id')).action(
+    async (id: string, o: JsonOption) => {
+      const deleted = await withStore((store) => store.deleteAccount(id));
+      if (!deleted) throw new AppError('not_found', `account ${id} not found`);
+      if (o.json) return printJson({ id, deleted: true });
+      out(`deleted account ${id}`);
+    },
+  );
 
   return cmd;
 }

@@ -51,9 +51,7 @@ export async function openStore(c: Config): Promise<CliStore> {
     return new SqliteStore(join(c.dataDir, 'callhook.db'));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    const hint = /in use by another callhook process/.test(message)
-      ? ': stop the daemon for this change, or make it through the REST API (docs/api.md)'
-      : '';
+    const hint = /in use by another callhook process/.test(message) ? ': stop the daemon for this change, or make it through the REST API (docs/api.md)' : '';
     throw new AppError('conflict', message + hint, { cause: err });
   }
 }
@@ -98,7 +96,10 @@ export function printTable(rows: Record<string, unknown>[], columns: string[], e
 /** a unix-ms time for people: 2026-11-24 14:45:56Z */
 export function shownTime(ms: number | null | undefined): string | null {
   if (ms === null || ms === undefined) return null;
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /**
@@ -114,7 +115,9 @@ export function parseTime(text: string, option: string, now = Date.now()): numbe
   const ago = /^(\d+)([smhd])$/.exec(s);
   if (ago) return now - Number(ago[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[ago[2] as 's' | 'm' | 'h' | 'd'];
   if (/^\d{4}-\d{2}-\d{2}/.test(s) && Number.isFinite(Date.parse(s))) return Date.parse(s);
-  throw usage(`${option}: expected seconds (unix or Gregorian), an ISO 8601 date (2026-11-24T14:00:00Z) or a time back from now (30m, 24h, 7d), got ${JSON.stringify(text)}`);
+  throw usage(
+    `${option}: expected seconds (unix or Gregorian), an ISO 8601 date (2026-11-24T14:00:00Z) or a time back from now (30m, 24h, 7d), got ${JSON.stringify(text)}`,
+  );
 }
 
 /** adds --json to a command */
@@ -124,5 +127,11 @@ export function withJson(cmd: Command): Command {
 
 /** an option that may be given several times or comma-separated: --number 1 --number 2,3 */
 export function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+  return [
+    ...(previous ?? []),
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ];
 }

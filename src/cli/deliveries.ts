@@ -23,8 +23,14 @@ export function deliveriesCommand(): Command {
       .description('send failed deliveries again: those created since --since, of one webhook or of every webhook of the account')
       .argument('<account>', 'account id')
       .argument('[webhook]', 'the webhook; without it every webhook of the account')
-      .requiredOption('--since <time>', 'failed deliveries created since then: unix or Gregorian seconds, ISO 8601 (2026-11-24T14:00:00Z), or back from now (30m, 24h, 7d)')
-      .addHelpText('after', '\nExamples:\n  callhook deliveries recover acme 3f2a…9c --since 24h\n  callhook deliveries recover acme --since 2026-11-24T00:00:00Z'),
+      .requiredOption(
+        '--since <time>',
+        'failed deliveries created since then: unix or Gregorian seconds, ISO 8601 (2026-11-24T14:00:00Z), or back from now (30m, 24h, 7d)',
+      )
+      .addHelpText(
+        'after',
+        '\nExamples:\n  callhook deliveries recover acme 3f2a…9c --since 24h\n  callhook deliveries recover acme --since 2026-11-24T00:00:00Z',
+      ),
   ).action(async (accountId: string, webhookId: string | undefined, o: RecoverOptions) => {
     const since = parseTime(o.since, '--since');
     const results = await withStore(async (store) => {

@@ -6,7 +6,9 @@ import { out, printJson, withJson, withStore, type JsonOption } from './common.j
 
 export function migrateCommand(): Command {
   return withJson(
-    new Command('migrate').description('bring the store (SQLite in CALLHOOK_DATA_DIR, or DATABASE_URL) to this version’s schema and report it; the daemon does the same at start'),
+    new Command('migrate').description(
+      'bring the store (SQLite in CALLHOOK_DATA_DIR, or DATABASE_URL) to this version’s schema and report it; the daemon does the same at start',
+    ),
   ).action(async (o: JsonOption) => {
     const started = Date.now();
     const { store, version, known, applied } = await withStore(async (s, c) => {

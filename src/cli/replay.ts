@@ -63,11 +63,24 @@ export function replayCommand(): Command {
   return new Command('replay')
     .description('replay a recorded ARI stream offline and print the webhook payloads callhook would send (JSON lines); nothing is stored or sent')
     .argument('<file>', 'the recording: one ARI event JSON a line (node asterisk/record.mjs OUT.jsonl records one)')
-    .option('--account <id>', 'every call leg belongs to this account (a stand-in, no store needed); with --webhooks the account of legs that resolve to no stored account')
+    .option(
+      '--account <id>',
+      'every call leg belongs to this account (a stand-in, no store needed); with --webhooks the account of legs that resolve to no stored account',
+    )
     .option('--realm <host>', 'realm of from/to/request for accounts without one (default: CALLHOOK_DEFAULT_REALM, else the host of CALLHOOK_ARI_URL)')
-    .addOption(new Option('--format <format>', 'print each payload as this body: json, or form-data (application/x-www-form-urlencoded, as a POST form-data webhook gets it)').choices(['json', 'form-data']).default('json'))
-    .option('--custom-data <json>', 'merge this JSON object into every payload, as a webhook\'s custom_data is (its keys win)')
-    .option('--webhooks', "apply the configured webhooks: accounts and webhooks from the store (CALLHOOK_DATA_DIR or DATABASE_URL, read only), one line per event and webhook that wants it, with its custom_data, verb and format")
+    .addOption(
+      new Option(
+        '--format <format>',
+        'print each payload as this body: json, or form-data (application/x-www-form-urlencoded, as a POST form-data webhook gets it)',
+      )
+        .choices(['json', 'form-data'])
+        .default('json'),
+    )
+    .option('--custom-data <json>', "merge this JSON object into every payload, as a webhook's custom_data is (its keys win)")
+    .option(
+      '--webhooks',
+      'apply the configured webhooks: accounts and webhooks from the store (CALLHOOK_DATA_DIR or DATABASE_URL, read only), one line per event and webhook that wants it, with its custom_data, verb and format',
+    )
     .addHelpText(
       'after',
       `
@@ -82,9 +95,11 @@ Examples:
   callhook replay call.jsonl --webhooks | jq -r .url`,
     )
     .action(async (file: string, o: ReplayOptions) => {
-      if (!o.account && !o.webhooks) throw usage('replay needs --account ID (a stand-in account for every leg) or --webhooks (the accounts and webhooks of the store)');
+      if (!o.account && !o.webhooks)
+        throw usage('replay needs --account ID (a stand-in account for every leg) or --webhooks (the accounts and webhooks of the store)');
       const customData = customDataOf(o.customData);
-      if (o.webhooks && (customData || o.format !== 'json')) throw usage('--webhooks uses each webhook\'s own custom_data and format: leave out --custom-data and --format');
+      if (o.webhooks && (customData || o.format !== 'json'))
+        throw usage("--webhooks uses each webhook's own custom_data and format: leave out --custom-data and --format");
       const c = config();
       const defaultRealm = o.realm ?? c.defaultRealm ?? new URL(c.ari.url).hostname;
       const { events, skipped } = readRecording(file);
@@ -135,7 +150,17 @@ Examples:
               const hook = byId.get(id)!;
               const req = encodeRequest(hook.uri, withCustomData(payload, hook.custom_data), hook.http_verb, hook.format);
               requests += 1;
-              out(JSON.stringify({ webhook_id: hook.id, hook_event: item.event.hook_event, event_id: item.event.id, method: req.method, url: req.url, content_type: req.contentType ?? null, body: req.body ?? null }));
+              out(
+                JSON.stringify({
+                  webhook_id: hook.id,
+                  hook_event: item.event.hook_event,
+                  event_id: item.event.id,
+                  method: req.method,
+                  url: req.url,
+                  content_type: req.contentType ?? null,
+                  body: req.body ?? null,
+                }),
+              );
             }
           }
         }

@@ -16,7 +16,12 @@ async function accountMustExist(store: CliStore, accountId: string): Promise<voi
 
 /** as the API shows a token */
 function publicToken(t: Token) {
-  return { id: t.id, account_id: t.account_id, created: toGregorianSeconds(t.created), last_used: t.last_used === null ? null : toGregorianSeconds(t.last_used) };
+  return {
+    id: t.id,
+    account_id: t.account_id,
+    created: toGregorianSeconds(t.created),
+    last_used: t.last_used === null ? null : toGregorianSeconds(t.last_used),
+  };
 }
 
 export function tokensCommand(): Command {
@@ -27,7 +32,10 @@ export function tokensCommand(): Command {
       .command('create')
       .description('create an API token for an account; prints the token (only this once) on stdout')
       .argument('<account>', 'account id')
-      .addHelpText('after', '\nExample:\n  TOKEN=$(callhook tokens create acme)\n  curl -H "X-Auth-Token: $TOKEN" http://127.0.0.1:8080/api/v1/accounts/acme/webhooks'),
+      .addHelpText(
+        'after',
+        '\nExample:\n  TOKEN=$(callhook tokens create acme)\n  curl -H "X-Auth-Token: $TOKEN" http://127.0.0.1:8080/api/v1/accounts/acme/webhooks',
+      ),
   ).action(async (accountId: string, o: JsonOption) => {
     const { token, secret } = await withStore(async (store) => {
       await accountMustExist(store, accountId);

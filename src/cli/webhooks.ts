@@ -14,7 +14,7 @@ import { out, printJson, printTable, shownTime, withJson, withStore, type CliSto
 /** every webhook of an account, page after page */
 export async function allWebhooks(store: CliStore, accountId: string): Promise<Webhook[]> {
   const hooks: Webhook[] = [];
-  for (let start: string | undefined; ; ) {
+  for (let start: string | undefined; ;) {
     const page = await store.listWebhooks(accountId, { limit: 1000, start_key: start });
     hooks.push(...page.items);
     if (!page.next_start_key) return hooks;
@@ -63,7 +63,11 @@ export function webhooksCommand(): Command {
       return { hooks, pending: await store.pendingByWebhook(hooks.map((h) => h.id)) };
     });
     if (o.json) return printJson(hooks.map((h) => presentWebhook(h, pending.get(h.id) ?? 0)));
-    printTable(hooks.map((h) => row(h, pending.get(h.id) ?? 0)), ['id', 'name', 'hook', 'state', 'pending', 'target', 'reason'], `account ${accountId} has no webhooks`);
+    printTable(
+      hooks.map((h) => row(h, pending.get(h.id) ?? 0)),
+      ['id', 'name', 'hook', 'state', 'pending', 'target', 'reason'],
+      `account ${accountId} has no webhooks`,
+    );
   });
 
   withJson(

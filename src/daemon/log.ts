@@ -10,8 +10,16 @@ import type PinoPretty from 'pino-pretty';
 import type { LogFormat } from './config.js';
 
 export const REDACT_PATHS = [
-  'password', '*.password', 'auth_token', '*.auth_token', 'secret', '*.secret', 'adminToken', '*.adminToken',
-  'headers.authorization', '*.headers.authorization',
+  'password',
+  '*.password',
+  'auth_token',
+  '*.auth_token',
+  'secret',
+  '*.secret',
+  'adminToken',
+  '*.adminToken',
+  'headers.authorization',
+  '*.headers.authorization',
 ];
 
 export function createLogger(level: string, format: LogFormat = 'json'): Logger {

@@ -23,9 +23,7 @@ import { createLogger } from './log.js';
 
 export { createLogger } from './log.js';
 
-export const VERSION = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface Daemon {
   app: FastifyInstance;
@@ -184,7 +182,17 @@ export async function startDaemon(config: Config, logger: Logger = createLogger(
   const port = typeof address === 'object' && address ? address.port : config.api.port;
   const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
   const url = `http://${host}:${port}`;
-  logger.info({ api: url, roles: config.roles, store: config.databaseUrl ? 'postgresql' : 'sqlite', data_dir: config.dataDir, ari: safeUrl(config.ari.url), app: config.ari.app }, 'callhook started');
+  logger.info(
+    {
+      api: url,
+      roles: config.roles,
+      store: config.databaseUrl ? 'postgresql' : 'sqlite',
+      data_dir: config.dataDir,
+      ari: safeUrl(config.ari.url),
+      app: config.ari.app,
+    },
+    'callhook started',
+  );
 
   if (has('deliver')) dispatcher.start();
   if (has('ingest')) ari.start();

@@ -20,7 +20,15 @@ import { AppError } from '../shared/errors.js';
 
 export type DispatcherStore = Pick<
   Store,
-  'claimDeliveries' | 'releaseDeliveries' | 'recordAttempts' | 'webhookById' | 'disableWebhook' | 'nextDueAt' | 'failuresSince' | 'setWebhookHealth' | 'pendingByWebhook'
+  | 'claimDeliveries'
+  | 'releaseDeliveries'
+  | 'recordAttempts'
+  | 'webhookById'
+  | 'disableWebhook'
+  | 'nextDueAt'
+  | 'failuresSince'
+  | 'setWebhookHealth'
+  | 'pendingByWebhook'
 >;
 
 /** what a notifications webhook hears of another webhook's health */
@@ -210,10 +218,7 @@ export class Dispatcher {
     clearTimeout(this.timer);
     if (this.inflight.size === 0) return;
     let timeout: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.inflight.values()]),
-      new Promise<void>((r) => (timeout = setTimeout(r, graceMs))),
-    ]);
+    await Promise.race([Promise.allSettled([...this.inflight.values()]), new Promise<void>((r) => (timeout = setTimeout(r, graceMs)))]);
     clearTimeout(timeout);
     this.abandoned = true;
   }
@@ -341,7 +346,12 @@ export class Dispatcher {
     this.testRate.take(`a:${hook.account_id}`, TEST_ACCOUNT_RATE, now);
     this.testsInFlight.set(hook.id, (this.testsInFlight.get(hook.id) ?? 0) + 1);
     try {
-      const d = { id: `test-${String(payload.event_id)}`, event_id: String(payload.event_id), hook_event: String(payload.hook_event), call_id: String(payload.call_id) };
+      const d = {
+        id: `test-${String(payload.event_id)}`,
+        event_id: String(payload.event_id),
+        hook_event: String(payload.hook_event),
+        call_id: String(payload.call_id),
+      };
       const sent = await this.send(hook, hook.uri, d.id, hook.account_id, requestFor(hook, hook.uri, payload));
       const res = { ...sent.res, body: '' };
       const result = classify(res.status) === 'success' ? 'success' : 'failure';
@@ -430,7 +440,10 @@ export class Dispatcher {
     const saved = await this.o.store.setWebhookHealth(hook.id, health, now, t ? FROM[t] : before.state);
     if (!saved) return;
     if (t === 'failing') {
-      this.o.logger.warn({ webhook_id: hook.id, account_id: hook.account_id, reason: health.last_error, next_probe: health.next_probe }, 'webhook failing: only probes go to it');
+      this.o.logger.warn(
+        { webhook_id: hook.id, account_id: hook.account_id, reason: health.last_error, next_probe: health.next_probe },
+        'webhook failing: only probes go to it',
+      );
       await this.tell({ kind: 'failing', hook, reason: health.last_error ?? 'failed', since: health.failing_since });
     } else if (t === 'recovered') {
       this.o.logger.info({ webhook_id: hook.id, account_id: hook.account_id, failing_since: before.failing_since }, 'webhook recovered: its backlog goes out');

@@ -6,7 +6,6 @@
 import type { Payload } from '../events/payload.js';
 import type { BodyFormat, HttpVerb } from '../hooks/model.js';
 
-
 export interface EncodedRequest {
   method: 'GET' | 'POST' | 'PUT';
   url: string;

@@ -45,9 +45,7 @@ export class HttpSender implements Sender {
   /** the few URLs webhooks have, parsed once */
   private readonly targets = new Map<string, Target>();
 
-  constructor(
-    private readonly opts: { connectTimeoutMs: number; timeoutMs: number; guard: TargetGuard; connections: number },
-  ) {
+  constructor(private readonly opts: { connectTimeoutMs: number; timeoutMs: number; guard: TargetGuard; connections: number }) {
     this.agent = new Agent({
       connect: { timeout: opts.connectTimeoutMs, lookup: opts.guard.lookup },
       connections: opts.connections,
@@ -73,7 +71,7 @@ export class HttpSender implements Sender {
     const started = performance.now();
     return new Promise((resolve) => {
       let done = false;
-      let timer: NodeJS.Timeout | undefined;
+      let timer: NodeJS.Timeout | undefined = undefined;
       const finish = (r: Omit<HttpResult, 'durationMs'>) => {
         if (done) return;
         done = true;

@@ -28,7 +28,15 @@ export function healthNotifier(
     );
     await store.insertEvents([
       {
-        event: { id, account_id: owner, hook_event: String(payload.hook_event), leg: `webhook:${n.hook.id}`, call_id: '', payload: JSON.stringify(payload), created: at },
+        event: {
+          id,
+          account_id: owner,
+          hook_event: String(payload.hook_event),
+          leg: `webhook:${n.hook.id}`,
+          call_id: '',
+          payload: JSON.stringify(payload),
+          created: at,
+        },
         webhookIds: listeners.map((h) => h.id),
       },
     ]);

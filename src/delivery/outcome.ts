@@ -136,7 +136,12 @@ export function decide(r: TryResult, c: TryContext, rules: HealthRules, random: 
     if (!probe) {
       // sent before the webhook started failing: it waits for the probes like the rest
       const next = Math.max(c.health.next_probe ?? c.now, c.now);
-      return hold(`${what}; the webhook is failing since ${since}; waits for it to recover (no retry used)`, next, { ...c.health, last_error: what }, { streak });
+      return hold(
+        `${what}; the webhook is failing since ${since}; waits for it to recover (no retry used)`,
+        next,
+        { ...c.health, last_error: what },
+        { streak },
+      );
     }
     const delay = Math.min(rules.probeMaxMs, Math.max(rules.probeBaseMs, c.health.probe_delay * 2));
     const nextProbe = c.now + Math.max(jittered(delay, random), hinted ?? 0);
@@ -160,7 +165,14 @@ export function decide(r: TryResult, c: TryContext, rules: HealthRules, random: 
   const receiverDown = streak >= rules.failingAfter || (tryNumber >= maxTries && tryNumber >= 2 && streak >= tryNumber);
   if (receiverDown) {
     const nextProbe = c.now + Math.max(jittered(rules.probeBaseMs, random), hinted ?? 0);
-    const health: WebhookHealth = { state: 'failing', failing_since: c.now, last_error: what, next_probe: nextProbe, probe_delay: rules.probeBaseMs, failover_down: false };
+    const health: WebhookHealth = {
+      state: 'failing',
+      failing_since: c.now,
+      last_error: what,
+      next_probe: nextProbe,
+      probe_delay: rules.probeBaseMs,
+      failover_down: false,
+    };
     const reason = `${what}; ${streak} failed tries in a row: the webhook is failing, next probe in ${nextProbe - c.now} ms (no retry used)`;
     return hold(reason, nextProbe, health, { streak, transition: 'failing' });
   }

@@ -9,7 +9,12 @@ function filterMatches(filter: string, numbers: string[]): boolean {
     return numbers.some((n) => n !== '' && digits(n) === want);
   }
   const re = new RegExp(
-    '^' + digits(filter).replace(/[.+^${}()|[\]\\#@-]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$',
+    '^' +
+      digits(filter)
+        .replace(/[.+^${}()|[\]\\#@-]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
   );
   return numbers.some((n) => n !== '' && re.test(digits(n)));
 }

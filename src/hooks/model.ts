@@ -109,9 +109,24 @@ const DEFAULTS: Omit<WebhookInput, 'uri' | 'hook' | 'name'> = {
 
 /** Headers callhook sets itself, or that would break HTTP framing: a hook may not set them. */
 const RESERVED_HEADERS = new Set([
-  'host', 'content-length', 'content-type', 'connection', 'keep-alive', 'transfer-encoding', 'te',
-  'trailer', 'upgrade', 'expect', 'proxy-authorization', 'proxy-connection', 'user-agent',
-  'x-hook-id', 'x-account-id', 'webhook-id', 'webhook-timestamp', 'webhook-signature',
+  'host',
+  'content-length',
+  'content-type',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+  'proxy-authorization',
+  'proxy-connection',
+  'user-agent',
+  'x-hook-id',
+  'x-account-id',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
 ]);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 
@@ -150,7 +165,8 @@ function checkUri(c: Collector, v: string, field: string): string | undefined {
 
 function checkCustomData(c: Collector, v: Record<string, Scalar>): Record<string, Scalar> | undefined {
   for (const [key, val] of Object.entries(v)) {
-    if (!wellFormed(key) || (typeof val === 'string' && !wellFormed(val))) return c.add('custom_data', 'format', `custom_data.${key.slice(0, 64)} holds a lone surrogate (not valid Unicode)`);
+    if (!wellFormed(key) || (typeof val === 'string' && !wellFormed(val)))
+      return c.add('custom_data', 'format', `custom_data.${key.slice(0, 64)} holds a lone surrogate (not valid Unicode)`);
     if (typeof val === 'number' && !Number.isFinite(val)) return c.add('custom_data', 'type', `custom_data.${key.slice(0, 64)} must be a finite number`);
   }
   return v;

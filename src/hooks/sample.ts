@@ -8,7 +8,17 @@ import type { HookType } from './model.js';
 export function samplePayload(hook: HookType, accountId: string, realm: string, now = Date.now()): Payload {
   const id = randomBytes(8).toString('hex');
   if (hook === 'notifications') {
-    const facts = { kind: 'failing' as const, webhookId: `test-${id}`, accountId, name: 'callhook test', uri: 'https://crm.example.com/calls', reason: 'HTTP 503', since: now, pending: 0, at: now };
+    const facts = {
+      kind: 'failing' as const,
+      webhookId: `test-${id}`,
+      accountId,
+      name: 'callhook test',
+      uri: 'https://crm.example.com/calls',
+      reason: 'HTTP 503',
+      since: now,
+      pending: 0,
+      at: now,
+    };
     return { ...noticePayload(facts, `test-${id}`), call_id: `test-${id}@callhook`, test: true };
   }
   const hookEvent: HookEvent = hook === 'all' ? 'channel_create' : hook;

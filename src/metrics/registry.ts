@@ -110,7 +110,11 @@ export class Metrics implements DeliveryMetrics, IngestMetrics, AriMetrics {
 
     if (s.ingest) {
       gauge('ari_connected', '1 while the ARI event websocket is connected, else 0', [], (g) => g.set(this.w?.ari.status === 'connected' ? 1 : 0));
-      this.reconnects = new Counter({ name: PREFIX + 'ari_reconnects_total', help: 'ARI connections lost or tries to connect that failed, each followed by another try', registers: register });
+      this.reconnects = new Counter({
+        name: PREFIX + 'ari_reconnects_total',
+        help: 'ARI connections lost or tries to connect that failed, each followed by another try',
+        registers: register,
+      });
       counted('ari_events_received_total', 'ARI events received and followed', () => this.w?.ingest.received ?? 0);
       counted('ari_events_committed_total', 'ARI events whose call events (if any) are committed to the store', () => this.w?.ingest.committed ?? 0);
       counted('events_stored_total', 'call events stored (new ones: an event stored before is not counted again)', () => this.w?.ingest.stored ?? 0);
@@ -119,12 +123,32 @@ export class Metrics implements DeliveryMetrics, IngestMetrics, AriMetrics {
       gauge('ingest_queue_length', 'call events waiting to be stored', [], (g) => g.set(this.w?.ingest.queued ?? 0));
       gauge('call_legs_open', 'call legs being followed', [], (g) => g.set(this.w?.tracker.openLegs ?? 0));
     }
-    this.callEvents = new Counter({ name: PREFIX + 'call_events_total', help: 'call events made from ARI events (and by reconciliation after a reconnect), by hook_event', labelNames: ['hook_event'], registers: register });
+    this.callEvents = new Counter({
+      name: PREFIX + 'call_events_total',
+      help: 'call events made from ARI events (and by reconciliation after a reconnect), by hook_event',
+      labelNames: ['hook_event'],
+      registers: register,
+    });
     if (s.ingest) for (const e of HOOK_EVENTS) this.callEvents.inc({ hook_event: e }, 0);
 
-    this.attempts = new Counter({ name: PREFIX + 'delivery_attempts_total', help: 'tries of deliveries (probes and failover tries included, test sends not), by what the receiver answered', labelNames: ['status_class'], registers: register });
-    this.deliveries = new Counter({ name: PREFIX + 'deliveries_total', help: 'deliveries done, by result: delivered (2xx), failed (given up), expired (its webhook stayed disabled past the retention)', labelNames: ['result'], registers: register });
-    this.latency = new Histogram({ name: PREFIX + 'delivery_latency_seconds', help: "seconds from the call event (the PBX's clock) to the receiver's 2xx", buckets: LATENCY_BUCKETS, registers: register });
+    this.attempts = new Counter({
+      name: PREFIX + 'delivery_attempts_total',
+      help: 'tries of deliveries (probes and failover tries included, test sends not), by what the receiver answered',
+      labelNames: ['status_class'],
+      registers: register,
+    });
+    this.deliveries = new Counter({
+      name: PREFIX + 'deliveries_total',
+      help: 'deliveries done, by result: delivered (2xx), failed (given up), expired (its webhook stayed disabled past the retention)',
+      labelNames: ['result'],
+      registers: register,
+    });
+    this.latency = new Histogram({
+      name: PREFIX + 'delivery_latency_seconds',
+      help: "seconds from the call event (the PBX's clock) to the receiver's 2xx",
+      buckets: LATENCY_BUCKETS,
+      registers: register,
+    });
     for (const c of STATUS_CLASSES) this.attempts.inc({ status_class: c }, 0);
     for (const r of DELIVERY_RESULTS) this.deliveries.inc({ result: r }, 0);
     if (s.deliver) gauge('deliveries_in_flight', 'requests of this process waiting for their receiver', [], (g) => g.set(this.w?.dispatcher.inFlight ?? 0));

@@ -99,7 +99,7 @@ export class Ingest {
 
   private async flush(): Promise<void> {
     try {
-      for (let wait = 0; ; ) {
+      for (let wait = 0; ;) {
         const events = this.pending;
         const ari = this.pendingAri;
         const legs = this.o.tracker.takeChanges();

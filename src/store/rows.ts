@@ -9,8 +9,24 @@ import type { Account, PageResult } from './store.js';
 
 /** the columns an edit through the API writes (not the health, which the dispatcher keeps) */
 export const EDITABLE_COLUMNS = [
-  'name', 'uri', 'hook', 'http_verb', 'format', 'retries', 'enabled', 'custom_data', 'headers', 'event_filter', 'include_internal_legs',
-  'include_subaccounts', 'failover_uri', 'secret', 'previous_secret', 'previous_secret_until', 'disabled_reason', 'updated',
+  'name',
+  'uri',
+  'hook',
+  'http_verb',
+  'format',
+  'retries',
+  'enabled',
+  'custom_data',
+  'headers',
+  'event_filter',
+  'include_internal_legs',
+  'include_subaccounts',
+  'failover_uri',
+  'secret',
+  'previous_secret',
+  'previous_secret_until',
+  'disabled_reason',
+  'updated',
 ];
 /** the circuit breaker's columns (src/hooks/health.ts) */
 export const HEALTH_COLUMNS = ['health', 'failing_since', 'last_error', 'next_probe', 'probe_delay', 'failover_down'];

@@ -9,7 +9,9 @@ afterEach(async () => api.close());
 
 describe('accounts', () => {
   it('admin creates an account; its token is shown once and works', async () => {
-    const r = await api.call('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', realm: 'acme.example', numbers: ['+1 555 0001'], accountcodes: ['acme'] } });
+    const r = await api.call('POST', '/api/v1/accounts', ADMIN, {
+      data: { id: 'acme', name: 'Acme', realm: 'acme.example', numbers: ['+1 555 0001'], accountcodes: ['acme'] },
+    });
     expect(r.status).toBe(201);
     expect(r.json.data).toMatchObject({ id: 'acme', realm: 'acme.example', numbers: ['+1 555 0001'] });
     const token = r.json.data.auth_token as string;
@@ -92,7 +94,12 @@ describe('failed authentication', () => {
     expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
     expect(statuses.slice(20).every((s) => s === 429)).toBe(true);
     // another address is not held up, and the right token still works from it
-    const other = await app.inject({ method: 'GET', url: '/api/v1/accounts', headers: { 'x-auth-token': 'admin-token-for-tests-0123456789' }, remoteAddress: '198.51.100.1' });
+    const other = await app.inject({
+      method: 'GET',
+      url: '/api/v1/accounts',
+      headers: { 'x-auth-token': 'admin-token-for-tests-0123456789' },
+      remoteAddress: '198.51.100.1',
+    });
     expect(other.statusCode).toBe(200);
     const logged = lines.join('');
     expect(logged).toContain('failed authentication');

@@ -12,7 +12,8 @@ let token: string;
 /** callhook with CALLHOOK_DISABLE_AFTER set as the test needs */
 async function start(disableAfter: string): Promise<void> {
   run = await runDaemon(ari, { CALLHOOK_DISABLE_AFTER: disableAfter });
-  token = (await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'], numbers: ['15550002'] } })).json.data.auth_token;
+  token = (await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'], numbers: ['15550002'] } })).json.data
+    .auth_token;
   await ari.waitForClient();
 }
 
@@ -28,7 +29,8 @@ afterEach(async () => {
 
 const base = '/api/v1/accounts/acme/webhooks';
 const hook = async (data: Record<string, unknown>) => (await run.api('PUT', base, token, { data: { hook: 'all', format: 'json', ...data } })).json.data;
-const deliveries = async (id: string, status = '') => (await run.api('GET', `${base}/${id}/deliveries${status ? `?status=${status}` : ''}`, token)).json.data as Record<string, unknown>[];
+const deliveries = async (id: string, status = '') =>
+  (await run.api('GET', `${base}/${id}/deliveries${status ? `?status=${status}` : ''}`, token)).json.data as Record<string, unknown>[];
 const until = async (cond: () => Promise<boolean> | boolean, ms = 5000) => {
   const end = Date.now() + ms;
   while (!(await cond())) {
@@ -67,13 +69,12 @@ describe('auto-disable', () => {
     // the first three tries fail at once and disable the webhook; the tries of the other legs
     // already on their way are answered 500 only 800 ms later, after the re-enable
     let fixed = false;
-    let heldAtFix = 0;
     receiver.respond = (_req, n) => (fixed ? { status: 200 } : n < 3 ? { status: 500 } : { status: 500, delayMs: 800 });
     const h = await hook({ uri: receiver.url('/crm'), retries: 10 });
     ari.send(...loadFixture('local.jsonl'), ...loadFixture('ringgroup.jsonl'), ...loadFixture('dial_answered.jsonl'));
     await until(async () => (await run.api('GET', `${base}/${h.id}`, token)).json.data.enabled === false);
     fixed = true;
-    heldAtFix = receiver.requests.length - 3;
+    const heldAtFix = receiver.requests.length - 3;
     const reenabled = await run.api('PATCH', `${base}/${h.id}`, token, { data: { enabled: true } });
     expect(reenabled.json.data.enabled).toBe(true);
     // the held tries do fail after the re-enable…

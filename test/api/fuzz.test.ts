@@ -46,11 +46,42 @@ const ROUTES: [string, string][] = [
   ['POST', '/api/v1/accounts/{account}/webhooks/{hook}/recover'],
 ];
 
-const scalar = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }));
+const scalar = fc.oneof(
+  fc.string(),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.string({ unit: 'grapheme' }),
+  fc.string({ unit: 'binary' }),
+);
 const value = fc.letrec((tie) => ({
   v: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(fc.string(), tie('v'), { maxKeys: 4 })),
 })).v;
-const FIELDS = ['uri', 'hook', 'http_verb', 'format', 'retries', 'enabled', 'custom_data', 'headers', 'event_filter', 'name', 'failover_uri', 'request_method', 'target_url', 'id', 'realm', 'numbers', 'accountcodes', 'parent_id', 're-enable', 'since', '__proto__', 'constructor'];
+const FIELDS = [
+  'uri',
+  'hook',
+  'http_verb',
+  'format',
+  'retries',
+  'enabled',
+  'custom_data',
+  'headers',
+  'event_filter',
+  'name',
+  'failover_uri',
+  'request_method',
+  'target_url',
+  'id',
+  'realm',
+  'numbers',
+  'accountcodes',
+  'parent_id',
+  're-enable',
+  'since',
+  '__proto__',
+  'constructor',
+];
 const data = fc.dictionary(fc.oneof(fc.constantFrom(...FIELDS), fc.string()), value, { maxKeys: 8 });
 const body = fc.oneof(
   data.map((d) => JSON.stringify({ data: d })),
@@ -59,10 +90,17 @@ const body = fc.oneof(
   fc.constant('{"data":{"__proto__":{"admin":true},"name":"x"}}'),
   fc.constant(''),
 );
-const query = fc.dictionary(fc.constantFrom('page_size', 'start_key', 'created_from', 'created_to', 'status', fc.sample(fc.string(), 1)[0]!), fc.oneof(fc.string(), fc.integer().map(String)), { maxKeys: 4 });
+const query = fc.dictionary(
+  fc.constantFrom('page_size', 'start_key', 'created_from', 'created_to', 'status', fc.sample(fc.string(), 1)[0]!),
+  fc.oneof(fc.string(), fc.integer().map(String)),
+  { maxKeys: 4 },
+);
 const header = fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain', 'application/xml', 'multipart/form-data; boundary=x', '');
 const token = fc.constantFrom('acme', 'admin', 'globex', 'none', 'junk');
-const id = fc.oneof(fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 1, maxLength: 40 }), fc.string({ minLength: 1, maxLength: 20 }).map(encodeURIComponent));
+const id = fc.oneof(
+  fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 1, maxLength: 40 }),
+  fc.string({ minLength: 1, maxLength: 20 }).map(encodeURIComponent),
+);
 
 /** what a rejected request must not have changed */
 async function snapshot(): Promise<string> {
@@ -80,29 +118,35 @@ describe('every route under random input', () => {
     const seen: Record<number, number> = {};
     const tokens: Record<string, string | undefined> = { acme, admin: ADMIN, globex: undefined, none: undefined, junk: 'x'.repeat(40) };
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...ROUTES), body, query, header, token, id, fc.nat(65535), async ([method, template], payload, q, contentType, who, rid, client) => {
-        const url =
-          template
-            .replace('{account}', 'acme')
-            .replace('{other}', 'globex-nope')
-            .replace('{hook}', hookId)
-            .replace('{id}', rid) + (Object.keys(q).length ? `?${new URLSearchParams(q).toString()}` : '');
-        const before = await snapshot();
-        const res = await api.app.inject({
-          method: method as 'GET',
-          url,
-          // many client addresses: the failed-authentication limit does not turn the rest into 429s
-          remoteAddress: `10.${client >> 8}.${client & 255}.1`,
-          headers: { ...(tokens[who] ? { 'x-auth-token': tokens[who] } : {}), ...(contentType ? { 'content-type': contentType } : {}) },
-          ...(method === 'GET' || method === 'DELETE' ? {} : { payload }),
-        });
-        seen[Math.floor(res.statusCode / 100)] = (seen[Math.floor(res.statusCode / 100)] ?? 0) + 1;
-        expect(res.statusCode, `${method} ${url} ${payload.slice(0, 200)} → ${res.body.slice(0, 300)}`).toBeLessThan(500);
-        if (res.statusCode >= 400) {
-          expect(res.json()).toMatchObject({ status: 'error', error: String(res.statusCode) });
-          expect(await snapshot()).toBe(before);
-        }
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...ROUTES),
+        body,
+        query,
+        header,
+        token,
+        id,
+        fc.nat(65535),
+        async ([method, template], payload, q, contentType, who, rid, client) => {
+          const url =
+            template.replace('{account}', 'acme').replace('{other}', 'globex-nope').replace('{hook}', hookId).replace('{id}', rid) +
+            (Object.keys(q).length ? `?${new URLSearchParams(q).toString()}` : '');
+          const before = await snapshot();
+          const res = await api.app.inject({
+            method: method as 'GET',
+            url,
+            // many client addresses: the failed-authentication limit does not turn the rest into 429s
+            remoteAddress: `10.${client >> 8}.${client & 255}.1`,
+            headers: { ...(tokens[who] ? { 'x-auth-token': tokens[who] } : {}), ...(contentType ? { 'content-type': contentType } : {}) },
+            ...(method === 'GET' || method === 'DELETE' ? {} : { payload }),
+          });
+          seen[Math.floor(res.statusCode / 100)] = (seen[Math.floor(res.statusCode / 100)] ?? 0) + 1;
+          expect(res.statusCode, `${method} ${url} ${payload.slice(0, 200)} → ${res.body.slice(0, 300)}`).toBeLessThan(500);
+          if (res.statusCode >= 400) {
+            expect(res.json()).toMatchObject({ status: 'error', error: String(res.statusCode) });
+            expect(await snapshot()).toBe(before);
+          }
+        },
+      ),
       { seed: 20261202, numRuns: 4000 },
     );
     // the runs reached the handlers, not only the auth and the body parser

@@ -48,7 +48,8 @@ afterEach(async () => {
 
 async function start(env: Record<string, string> = {}) {
   run = await runDaemon(ari, env);
-  token = (await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'], numbers: ['15550002'] } })).json.data.auth_token;
+  token = (await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'], numbers: ['15550002'] } })).json.data
+    .auth_token;
   await ari.waitForClient();
 }
 
@@ -68,7 +69,14 @@ describe('health and notifications', () => {
     expect(failing.failing_since).toBeGreaterThan(63_000_000_000);
     expect(failing.pending).toBeGreaterThan(0);
     const notice = body(ops.requests.find((r) => body(r).hook_event === 'webhook_failing')!);
-    expect(notice).toMatchObject({ webhook_id: h.id, uri: crm.url('/crm'), account_id: 'acme', health: 'failing', reason: 'HTTP 503', failing_since: failing.failing_since });
+    expect(notice).toMatchObject({
+      webhook_id: h.id,
+      uri: crm.url('/crm'),
+      account_id: 'acme',
+      health: 'failing',
+      reason: 'HTTP 503',
+      failing_since: failing.failing_since,
+    });
     // signed like any delivery
     expect(new StandardWebhook(n.secret).verify(ops.requests[0]!.body, ops.requests[0]!.headers as Record<string, string>)).toBeTruthy();
     // probes are recorded as attempts that say so
@@ -102,14 +110,19 @@ describe('health and notifications', () => {
     expect(await read(h.id)).toMatchObject({ enabled: true, health: 'healthy' });
   }, 30_000);
 
-  it('a parent account hears of its sub-accounts\' webhooks with include_subaccounts; /health counts failing webhooks', async () => {
+  it("a parent account hears of its sub-accounts' webhooks with include_subaccounts; /health counts failing webhooks", async () => {
     await start();
     const holding = (await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'holding', name: 'Holding' } })).json.data.auth_token;
     expect((await run.api('POST', '/api/v1/accounts/acme', ADMIN, { data: { name: 'Acme', parent_id: 'holding' } })).status).toBe(200);
     const all = await receiver();
     const own = await receiver();
-    for (const [r, include] of [[all, true], [own, false]] as const) {
-      await run.api('PUT', '/api/v1/accounts/holding/webhooks', holding, { data: { uri: r.url('/ops'), hook: 'notifications', format: 'json', include_subaccounts: include } });
+    for (const [r, include] of [
+      [all, true],
+      [own, false],
+    ] as const) {
+      await run.api('PUT', '/api/v1/accounts/holding/webhooks', holding, {
+        data: { uri: r.url('/ops'), hook: 'notifications', format: 'json', include_subaccounts: include },
+      });
     }
     const crm = await receiver();
     crm.respond = () => ({ status: 500 });
@@ -159,7 +172,6 @@ describe('failover', () => {
     const attempts = (await run.api('GET', `${base}/${h.id}/attempts?page_size=1000`, token)).json.data as { uri: string; reason: string }[];
     expect(attempts.some((a) => a.uri === failover.url('/failover') && a.reason.startsWith('failover: HTTP 200'))).toBe(true);
     expect(attempts.some((a) => a.uri === primary.url('/primary') && a.reason.startsWith('probe: HTTP 503'))).toBe(true);
-
   }, 30_000);
 });
 

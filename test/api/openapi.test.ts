@@ -11,7 +11,11 @@ import { FakeAri, loadFixture } from '../helpers/fake-ari.js';
 import { Receiver } from '../helpers/receiver.js';
 import { ADMIN, runDaemon, type Running } from '../helpers/daemon.js';
 
-type Doc = { openapi: string; paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>>; components: { schemas: Record<string, object> } };
+type Doc = {
+  openapi: string;
+  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>>;
+  components: { schemas: Record<string, object> };
+};
 
 let ari: FakeAri;
 let receiver: Receiver;
@@ -84,7 +88,7 @@ describe('the OpenAPI document', () => {
     expect((await new Validator().validate(broken as never)).valid).toBe(false);
   });
 
-  it('lists every route the server has (the WIRECLOUD page\'s slash-less edit path aside)', () => {
+  it("lists every route the server has (the WIRECLOUD page's slash-less edit path aside)", () => {
     const documented = Object.entries(doc.paths)
       .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
       .sort();
@@ -98,7 +102,10 @@ describe('the OpenAPI document', () => {
       for (const [method, op] of Object.entries(ops) as [string, Record<string, any>][]) {
         expect(op.summary, `${method} ${path}`).toBeTruthy();
         const codes = Object.keys(op.responses);
-        expect(codes.some((c) => c.startsWith('2')), `${method} ${path}`).toBe(true);
+        expect(
+          codes.some((c) => c.startsWith('2')),
+          `${method} ${path}`,
+        ).toBe(true);
         if (path.startsWith('/api/v1/')) {
           expect(op.security, `${method} ${path}`).toEqual([{ authToken: [] }, { bearer: [] }]);
           expect(codes).toContain('401');
@@ -189,7 +196,10 @@ describe('the real answers', () => {
     const templates = Object.keys(doc.paths).map((t) => ({ t, re: new RegExp(`^${t.replace(/\{\w+\}/g, '[^/]+')}$`) }));
     const seen = new Set<string>();
     for (const ans of answers) {
-      const t = templates.filter((x) => x.re.test(ans.path)).sort((x, y) => y.t.split('{').length - x.t.split('{').length).at(-1)?.t;
+      const t = templates
+        .filter((x) => x.re.test(ans.path))
+        .sort((x, y) => y.t.split('{').length - x.t.split('{').length)
+        .at(-1)?.t;
       expect(t, `${ans.method} ${ans.path}`).toBeDefined();
       const response = doc.paths[t!]![ans.method.toLowerCase()]!.responses[String(ans.status)];
       expect(response, `${ans.method} ${t} ${ans.status} is documented`).toBeDefined();
@@ -199,7 +209,11 @@ describe('the real answers', () => {
       seen.add(`${ans.method} ${t} ${ans.status}`);
     }
     // the error statuses were reached, not only the successes
-    for (const s of ['401', '403', '404', '409', '400']) expect([...seen].some((x) => x.endsWith(` ${s}`)), s).toBe(true);
+    for (const s of ['401', '403', '404', '409', '400'])
+      expect(
+        [...seen].some((x) => x.endsWith(` ${s}`)),
+        s,
+      ).toBe(true);
 
     // a real webhook, account, token, attempt and delivery have exactly the documented example's fields
     const keys = (o: object) => Object.keys(o).sort();

@@ -66,7 +66,13 @@ describe('the WIRECLOUD page, curl for curl', () => {
 
     const created = await curl(curls.find((c) => c.includes('-X PUT') && !c.includes('custom_data'))!);
     expect(created.status).toBe(201);
-    expect(created.json.data).toMatchObject({ name: 'New Calls', uri: 'http://my.server.com/calls/new.php', http_verb: 'post', hook: 'channel_create', retries: 3 });
+    expect(created.json.data).toMatchObject({
+      name: 'New Calls',
+      uri: 'http://my.server.com/calls/new.php',
+      http_verb: 'post',
+      hook: 'channel_create',
+      retries: 3,
+    });
     const id = created.json.data.id as string;
 
     expect(await curl(find('GET', /webhooks\/\{webhook_id\}$/), id)).toMatchObject({ status: 200, json: { data: { id, name: 'New Calls' } } });
@@ -82,7 +88,7 @@ describe('the WIRECLOUD page, curl for curl', () => {
     expect(await curl(find('GET', /\{webhook_id\}\/attempts$/), id)).toMatchObject({ status: 200, json: { data: [] } });
 
     expect(await curl(find('DELETE', /\{webhook_id\}$/), id)).toMatchObject({ status: 200, json: { data: { id } } });
-    expect((await curl(find("GET", /webhooks\/\{webhook_id\}$/), id)).status).toBe(404);
-    expect((await curl(find("GET", /webhooks$/))).json.data).toHaveLength(1);
+    expect((await curl(find('GET', /webhooks\/\{webhook_id\}$/), id)).status).toBe(404);
+    expect((await curl(find('GET', /webhooks$/))).json.data).toHaveLength(1);
   });
 });

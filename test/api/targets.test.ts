@@ -142,15 +142,17 @@ describe('create/edit target check through a whole callhook', () => {
     run = undefined;
     await ari.close();
   });
-  const token = async (r: Running) =>
-    (await r.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme' } })).json.data.auth_token as string;
+  const token = async (r: Running) => (await r.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme' } })).json.data.auth_token as string;
 
   it('refuses a metadata or loopback webhook at create (it used to be created and fail on every event)', async () => {
     run = await runDaemon(ari, { CALLHOOK_ALLOW_TARGETS: '' });
     const t = await token(run);
     for (const uri of ['http://169.254.169.254/latest/meta-data/', 'http://127.0.0.1:8080/', 'http://[::ffff:7f00:1]/', 'http://localhost/']) {
       const r = await run.api('PUT', hooks, t, { data: { ...sample, uri } });
-      expect(r, uri).toMatchObject({ status: 400, json: { data: { uri: { forbidden: { message: expect.stringContaining('not allowed') } } }, error: '400', message: 'invalid data', status: 'error' } });
+      expect(r, uri).toMatchObject({
+        status: 400,
+        json: { data: { uri: { forbidden: { message: expect.stringContaining('not allowed') } } }, error: '400', message: 'invalid data', status: 'error' },
+      });
     }
     expect((await run.api('PUT', hooks, t, { data: { ...sample, uri: 'http://10.0.0.5/' } })).status).toBe(201);
   });
@@ -158,7 +160,9 @@ describe('create/edit target check through a whole callhook', () => {
   it('CALLHOOK_REFUSE_PRIVATE_TARGETS=true refuses private targets at create; the allow list still lets through', async () => {
     run = await runDaemon(ari, { CALLHOOK_REFUSE_PRIVATE_TARGETS: 'true', CALLHOOK_ALLOW_TARGETS: '127.0.0.0/8,10.9.0.0/16' });
     const t = await token(run);
-    expect((await run.api('PUT', hooks, t, { data: { ...sample, uri: 'http://10.0.0.5/' } })).json.data.uri.forbidden.message).toMatch(/CALLHOOK_REFUSE_PRIVATE_TARGETS/);
+    expect((await run.api('PUT', hooks, t, { data: { ...sample, uri: 'http://10.0.0.5/' } })).json.data.uri.forbidden.message).toMatch(
+      /CALLHOOK_REFUSE_PRIVATE_TARGETS/,
+    );
     expect((await run.api('PUT', hooks, t, { data: { ...sample, uri: 'http://10.9.1.1/' } })).status).toBe(201);
     expect((await run.api('PUT', hooks, t, { data: { ...sample, uri: 'http://127.0.0.1:9/' } })).status).toBe(201);
   });
@@ -167,7 +171,8 @@ describe('create/edit target check through a whole callhook', () => {
     const receiver = await Receiver.start();
     try {
       run = await runDaemon(ari, { CALLHOOK_ALLOW_TARGETS: '127.0.0.0/8' });
-      const t = (await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'] } })).json.data.auth_token as string;
+      const t = (await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'] } })).json.data
+        .auth_token as string;
       const h = (await run.api('PUT', hooks, t, { data: { ...sample, uri: receiver.url('/x'), retries: 0 } })).json.data;
       expect(h.id).toBeDefined();
       await run.daemon.close();

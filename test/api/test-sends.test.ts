@@ -46,7 +46,13 @@ describe('test sends', () => {
     const bad = await hook({ uri: receiver.url('/down') });
     const a = await test(ok);
     expect(a.status).toBe(200);
-    expect(a.json.data).toMatchObject({ response_code: '200', result: 'success', response_body: '', reason: 'test: HTTP 200', duration_ms: expect.any(Number) });
+    expect(a.json.data).toMatchObject({
+      response_code: '200',
+      result: 'success',
+      response_body: '',
+      reason: 'test: HTTP 200',
+      duration_ms: expect.any(Number),
+    });
     const b = await test(bad);
     expect(b.json.data).toMatchObject({ response_code: '500', result: 'failure', response_body: '', reason: 'test: HTTP 500' });
     expect(JSON.stringify([a.json, b.json])).not.toContain('hunter2');

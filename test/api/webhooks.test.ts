@@ -71,7 +71,14 @@ describe('webhook CRUD', () => {
 
   it('lists the available hook types', async () => {
     const r = await api.call('GET', '/api/v1/webhooks', acme);
-    expect(r.json.data.map((h: { id: string }) => h.id)).toEqual(['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy', 'all', 'notifications']);
+    expect(r.json.data.map((h: { id: string }) => h.id)).toEqual([
+      'channel_create',
+      'channel_answer',
+      'channel_bridge',
+      'channel_destroy',
+      'all',
+      'notifications',
+    ]);
   });
 });
 
@@ -111,7 +118,11 @@ describe('bad input never gives a 500', () => {
   it.each([['null'], ['[]'], ['"text"'], ['{}'], ['{"data": null}'], ['{"data": []}'], ['{"data": "x"}'], ['{"data": {"headers": 5, "uri": {}}}']])(
     'body %s → 400',
     async (body) => {
-      for (const [method, url] of [['PUT', hooks], ['POST', `${hooks}/nope`], ['PATCH', hooks]] as const) {
+      for (const [method, url] of [
+        ['PUT', hooks],
+        ['POST', `${hooks}/nope`],
+        ['PATCH', hooks],
+      ] as const) {
         const r = await api.call(method, url, acme, body);
         expect([400, 404], `${method} ${url} ${body}`).toContain(r.status);
         expect(r.json.status).toBe('error');

@@ -49,7 +49,10 @@ async function setup(opts: { password?: string; url?: (ari: FakeAri) => string; 
     minBackoffMs: 20,
     maxBackoffMs: 100,
   });
-  cleanup.push(() => ari.close(), () => client.close());
+  cleanup.push(
+    () => ari.close(),
+    () => client.close(),
+  );
   return { ari, client, events, log };
 }
 
@@ -58,7 +61,10 @@ describe('AriClient', () => {
     const { ari, client, events } = await setup();
     client.start();
     await ari.waitForClient();
-    ari.send({ type: 'ChannelCreated', channel: { id: '1', name: 'PJSIP/a-1', state: 'Ring', caller: { name: '', number: '' }, connected: { name: '', number: '' } } });
+    ari.send({
+      type: 'ChannelCreated',
+      channel: { id: '1', name: 'PJSIP/a-1', state: 'Ring', caller: { name: '', number: '' }, connected: { name: '', number: '' } },
+    });
     await until(() => events.length === 1);
     expect(events[0]!.type).toBe('ChannelCreated');
     expect(client.status).toBe('connected');
@@ -73,7 +79,12 @@ describe('AriClient', () => {
     await until(() => events.length === 1);
     expect(events.map((e) => e.type)).toEqual(['StasisStart']);
     const skipped = log.lines.filter((l) => l.msg === 'skipped a malformed ARI frame');
-    expect(skipped.map((l) => l.reason)).toEqual(['frame is not JSON', 'frame has no event type', 'frame has no event type', 'ChannelCreated: "channel" is not an ARI channel']);
+    expect(skipped.map((l) => l.reason)).toEqual([
+      'frame is not JSON',
+      'frame has no event type',
+      'frame has no event type',
+      'ChannelCreated: "channel" is not an ARI channel',
+    ]);
     expect(log.lines.some((l) => l.msg === 'ARI event handler failed; event skipped')).toBe(true);
     expect(ari.connections).toBe(1);
   });
@@ -102,7 +113,17 @@ describe('AriClient', () => {
     const port = probe.port;
     await probe.close();
     const log = capture();
-    const client = new AriClient({ url: `http://127.0.0.1:${port}`, username: 'callhook', password: 'secret', app: 'callhook', pingIntervalMs: 1000, logger: log.logger, onEvent: () => undefined, minBackoffMs: 20, maxBackoffMs: 50 });
+    const client = new AriClient({
+      url: `http://127.0.0.1:${port}`,
+      username: 'callhook',
+      password: 'secret',
+      app: 'callhook',
+      pingIntervalMs: 1000,
+      logger: log.logger,
+      onEvent: () => undefined,
+      minBackoffMs: 20,
+      maxBackoffMs: 50,
+    });
     cleanup.push(() => client.close());
     client.start();
     await until(() => log.lines.filter((l) => l.msg === 'ARI not reachable; retrying').length >= 2);
@@ -142,7 +163,14 @@ describe('AriClient and the credentials of its URL', () => {
 });
 
 describe('AriClient frame limits and types', () => {
-  const chan = (extra: Record<string, unknown> = {}) => ({ id: '1', name: 'PJSIP/a-1', state: 'Ring', caller: { name: '', number: '' }, connected: { name: '', number: '' }, ...extra });
+  const chan = (extra: Record<string, unknown> = {}) => ({
+    id: '1',
+    name: 'PJSIP/a-1',
+    state: 'Ring',
+    caller: { name: '', number: '' },
+    connected: { name: '', number: '' },
+    ...extra,
+  });
 
   it('drops a frame larger than maxFrameBytes, says so, reconnects and goes on', async () => {
     const { ari, client, events, log } = await setup({ maxFrameBytes: 64 * 1024 });

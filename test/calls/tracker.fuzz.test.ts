@@ -52,7 +52,12 @@ const channelIdOf = (e: unknown): string | undefined => (isObject(e) && isObject
 function tagged(events: Json[], tag: string): Json[] {
   let text = events.map((e) => JSON.stringify(e)).join('\n');
   if (tag) {
-    const ids = new Set(events.filter((e) => e.type === 'ChannelCreated').map(channelIdOf).filter((x): x is string => Boolean(x)));
+    const ids = new Set(
+      events
+        .filter((e) => e.type === 'ChannelCreated')
+        .map(channelIdOf)
+        .filter((x): x is string => Boolean(x)),
+    );
     for (const id of ids) text = text.replaceAll(`"${id}"`, `"${id}~${tag}"`);
   }
   return text.split('\n').map((l) => JSON.parse(l) as Json);
@@ -84,25 +89,58 @@ const junkValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.integer(),
   fc.double(),
   fc.string({ maxLength: 8 }),
-  fc.constantFrom('', 'Up', 'Ring', 'Ringing', 'Down', 'PJSIP/x-1', 'Local/a@b-1;2', 'Message/ast_msg_queue', 'ANSWER', 'yesterday', '__proto__', '1795531556.1'),
+  fc.constantFrom(
+    '',
+    'Up',
+    'Ring',
+    'Ringing',
+    'Down',
+    'PJSIP/x-1',
+    'Local/a@b-1;2',
+    'Message/ast_msg_queue',
+    'ANSWER',
+    'yesterday',
+    '__proto__',
+    '1795531556.1',
+  ),
   fc.array(fc.oneof(fc.integer(), fc.string({ maxLength: 3 })), { maxLength: 3 }),
   fc.constant(null).map(() => JSON.parse(POISON) as unknown),
   fc.dictionary(fc.string({ maxLength: 4 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
 );
 
-const TYPES = ['ChannelCreated', 'ChannelDestroyed', 'ChannelStateChange', 'ChannelHangupRequest', 'ChannelVarset', 'ChannelDialplan', 'Dial', 'ChannelEnteredBridge', 'ChannelLeftBridge', 'ChannelHold', 'BridgeBlindTransfer', 'StasisStart', 'Unknown'];
+const TYPES = [
+  'ChannelCreated',
+  'ChannelDestroyed',
+  'ChannelStateChange',
+  'ChannelHangupRequest',
+  'ChannelVarset',
+  'ChannelDialplan',
+  'Dial',
+  'ChannelEnteredBridge',
+  'ChannelLeftBridge',
+  'ChannelHold',
+  'BridgeBlindTransfer',
+  'StasisStart',
+  'Unknown',
+];
 
 const junkChannel = fc.record(
   {
     id: fc.oneof(fc.constantFrom('1795531556.1', '1795531556.2', 'j.1', 'j.2'), junkValue),
-    name: fc.oneof(fc.constantFrom('PJSIP/trunk-1', 'PJSIP/alice-2', 'Local/alice@internal-1;1', 'Local/alice@internal-1;2', 'Message/ast_msg_queue'), junkValue),
+    name: fc.oneof(
+      fc.constantFrom('PJSIP/trunk-1', 'PJSIP/alice-2', 'Local/alice@internal-1;1', 'Local/alice@internal-1;2', 'Message/ast_msg_queue'),
+      junkValue,
+    ),
     state: fc.oneof(fc.constantFrom('Ring', 'Ringing', 'Down', 'Up'), junkValue),
     protocol_id: fc.oneof(fc.constantFrom('', 'p-1'), junkValue),
     caller: fc.oneof(fc.constant({ name: 'C', number: '1' }), junkValue),
     connected: fc.oneof(fc.constant({ name: '', number: '' }), junkValue),
     accountcode: fc.oneof(fc.constantFrom('acme', 'globex', 'nobody'), junkValue),
     dialplan: fc.oneof(fc.constant({ context: 'c', exten: '15550001', priority: 1, app_name: 'AppDial' }), junkValue),
-    channelvars: fc.oneof(fc.constant(null).map(() => JSON.parse(POISON) as unknown), junkValue),
+    channelvars: fc.oneof(
+      fc.constant(null).map(() => JSON.parse(POISON) as unknown),
+      junkValue,
+    ),
   },
   { requiredKeys: [] },
 );
@@ -119,7 +157,10 @@ const junkEvent: fc.Arbitrary<unknown> = fc.oneof(
       dialstatus: fc.oneof(fc.constantFrom('', 'ANSWER', 'BUSY', 'NOANSWER', 'CANCEL', 'RINGING'), junkValue),
       cause: fc.oneof(fc.constantFrom(0, 16, 17, 26, 127), junkValue),
       tech_cause: fc.oneof(fc.constantFrom(0, 486, 487), junkValue),
-      bridge: fc.oneof(fc.record({ id: fc.constant('b'), channels: fc.array(fc.oneof(fc.constantFrom('1795531556.1', '1795531556.2', 'j.1'), junkValue), { maxLength: 3 }) }), junkValue),
+      bridge: fc.oneof(
+        fc.record({ id: fc.constant('b'), channels: fc.array(fc.oneof(fc.constantFrom('1795531556.1', '1795531556.2', 'j.1'), junkValue), { maxLength: 3 }) }),
+        junkValue,
+      ),
     },
     { requiredKeys: [] },
   ),
@@ -144,7 +185,12 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 type Step = { kind: 'reconcile'; at: number; lag: number; junk: unknown[] } | { kind: 'restart'; at: number } | { kind: 'endAll'; at: number };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  fc.record({ kind: fc.constant('reconcile' as const), at: fc.nat(), lag: fc.nat({ max: 6 }), junk: fc.array(fc.oneof(junkChannel, junkValue), { maxLength: 2 }) }),
+  fc.record({
+    kind: fc.constant('reconcile' as const),
+    at: fc.nat(),
+    lag: fc.nat({ max: 6 }),
+    junk: fc.array(fc.oneof(junkChannel, junkValue), { maxLength: 2 }),
+  }),
   fc.record({ kind: fc.constant('restart' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('endAll' as const), at: fc.nat() }),
 );
@@ -237,7 +283,8 @@ function check(s: ScenarioValue): void {
         if (e.hookEvent === 'channel_destroy') open.set(id, false);
       }
       const leg = e.leg as unknown as Record<string, unknown>;
-      for (const k of ['channelId', 'callId', 'callerIdName', 'callerIdNumber', 'calleeIdName', 'calleeIdNumber', 'fromNumber', 'toNumber']) expect(typeof leg[k], k).toBe('string');
+      for (const k of ['channelId', 'callId', 'callerIdName', 'callerIdNumber', 'calleeIdName', 'calleeIdNumber', 'fromNumber', 'toNumber'])
+        expect(typeof leg[k], k).toBe('string');
       expect(typeof e.leg.isInternal).toBe('boolean');
       expect(['inbound', 'outbound']).toContain(e.leg.direction);
       for (const k of Object.getOwnPropertyNames(e.leg.channelVars)) {
@@ -245,7 +292,21 @@ function check(s: ScenarioValue): void {
         expect(typeof e.leg.channelVars[k]).toBe('string');
       }
       const p = buildPayload(e, 'realm.example');
-      for (const k of ['hook_event', 'call_id', 'channel_id', 'call_direction', 'account_id', 'from', 'to', 'request', 'caller_id_name', 'caller_id_number', 'callee_id_name', 'callee_id_number', 'event_id']) {
+      for (const k of [
+        'hook_event',
+        'call_id',
+        'channel_id',
+        'call_direction',
+        'account_id',
+        'from',
+        'to',
+        'request',
+        'caller_id_name',
+        'caller_id_number',
+        'callee_id_name',
+        'callee_id_number',
+        'event_id',
+      ]) {
         expect(typeof p[k], k).toBe('string');
       }
       expect(typeof p.is_internal_leg).toBe('boolean');

@@ -16,8 +16,7 @@ function run(events: unknown[], accounts: AccountEntry[] = [ACME], defaultAccoun
   return { out, tracker };
 }
 
-const seq = (out: CallEvent[], channelId?: string) =>
-  out.filter((e) => !channelId || e.leg.channelId === channelId).map((e) => e.hookEvent);
+const seq = (out: CallEvent[], channelId?: string) => out.filter((e) => !channelId || e.leg.channelId === channelId).map((e) => e.hookEvent);
 
 describe('CallTracker on recorded Asterisk 22 calls', () => {
   it('inbound call answered by the dialplan', () => {
@@ -201,7 +200,11 @@ describe('CallTracker legs', () => {
 
   it('an originated leg (no Dial) gets its create at the first state change, outbound', () => {
     const c = chan('9.2', 'PJSIP/alice-00000009', 'Down', { caller: { name: 'Alice', number: '201' }, protocol_id: 'orig-1' });
-    const { out } = run([ev('ChannelCreated', c, 0), ev('ChannelStateChange', { ...c, state: 'Ringing' }, 100), ev('ChannelStateChange', { ...c, state: 'Up' }, 2100)]);
+    const { out } = run([
+      ev('ChannelCreated', c, 0),
+      ev('ChannelStateChange', { ...c, state: 'Ringing' }, 100),
+      ev('ChannelStateChange', { ...c, state: 'Up' }, 2100),
+    ]);
     expect(seq(out)).toEqual(['channel_create', 'channel_answer']);
     expect(out[0]!.leg).toMatchObject({ direction: 'outbound', toNumber: '201', callId: 'orig-1' });
   });
@@ -254,7 +257,16 @@ describe('what opens a leg', () => {
   it('no event but ChannelCreated opens a leg or sends channel_create for an unknown channel', () => {
     const t = tracker();
     const c = chan('5.1');
-    const types = ['ChannelHangupRequest', 'ChannelDestroyed', 'ChannelStateChange', 'ChannelVarset', 'ChannelDialplan', 'ChannelHold', 'SomethingNew', 'ChannelEnteredBridge'];
+    const types = [
+      'ChannelHangupRequest',
+      'ChannelDestroyed',
+      'ChannelStateChange',
+      'ChannelVarset',
+      'ChannelDialplan',
+      'ChannelHold',
+      'SomethingNew',
+      'ChannelEnteredBridge',
+    ];
     const out: CallEvent[] = [];
     for (const type of types) out.push(...t.handle({ type, channel: c, cause: 16, bridge: { id: 'b', channels: ['5.1', '5.2'] } } as unknown as AriEvent));
     out.push(...t.handle({ type: 'Dial', caller: c, peer: chan('5.2', { state: 'Down' }), dialstatus: '' } as unknown as AriEvent));
@@ -267,7 +279,11 @@ describe('what opens a leg', () => {
   it('20 000 ChannelCreated of no account cost nothing: no leg kept, nothing to store', () => {
     const t = tracker();
     for (let i = 0; i < 20_000; i++) {
-      const out = t.handle({ type: 'ChannelCreated', asterisk_id: 'x', channel: chan(`6.${i}`, { accountcode: 'nobody', dialplan: { exten: '999' }, protocol_id: '' }) } as unknown as AriEvent);
+      const out = t.handle({
+        type: 'ChannelCreated',
+        asterisk_id: 'x',
+        channel: chan(`6.${i}`, { accountcode: 'nobody', dialplan: { exten: '999' }, protocol_id: '' }),
+      } as unknown as AriEvent);
       expect(out).toEqual([]);
     }
     expect(t.openLegs).toBe(0);
@@ -363,7 +379,22 @@ describe('CallTracker on values of the wrong type', () => {
 
   it('never throws on junk and opens nothing with it', () => {
     const t = tracker();
-    const junk: unknown[] = [null, undefined, 0, 'ChannelCreated', [], [{ type: 'ChannelCreated' }], { type: 5 }, { type: 'ChannelCreated' }, { type: 'ChannelCreated', channel: null }, { type: 'ChannelCreated', channel: { id: '1' } }, { type: 'ChannelCreated', channel: { id: 1, name: 'x', state: 'Ring', caller: {}, connected: {} } }, { type: 'Dial', peer: 'x' }, { type: 'ChannelEnteredBridge', bridge: { channels: 'ab' } }, JSON.parse('{"__proto__":{"type":"ChannelCreated"}}')];
+    const junk: unknown[] = [
+      null,
+      undefined,
+      0,
+      'ChannelCreated',
+      [],
+      [{ type: 'ChannelCreated' }],
+      { type: 5 },
+      { type: 'ChannelCreated' },
+      { type: 'ChannelCreated', channel: null },
+      { type: 'ChannelCreated', channel: { id: '1' } },
+      { type: 'ChannelCreated', channel: { id: 1, name: 'x', state: 'Ring', caller: {}, connected: {} } },
+      { type: 'Dial', peer: 'x' },
+      { type: 'ChannelEnteredBridge', bridge: { channels: 'ab' } },
+      JSON.parse('{"__proto__":{"type":"ChannelCreated"}}'),
+    ];
     for (const j of junk) expect(t.handle(j as AriEvent)).toEqual([]);
     expect(t.openLegs).toBe(0);
   });
@@ -388,10 +419,12 @@ describe('account resolution', () => {
       channelvars: { CALLHOOK_ACCOUNT: '' },
       ...overrides,
     };
-    return [{ type: 'ChannelCreated', channel: c, asterisk_id: 'x' }, { type: 'ChannelVarset', channel: c, asterisk_id: 'x' }];
+    return [
+      { type: 'ChannelCreated', channel: c, asterisk_id: 'x' },
+      { type: 'ChannelVarset', channel: c, asterisk_id: 'x' },
+    ];
   };
-  const accountOf = (overrides: Record<string, unknown>, defaultAccount?: string) =>
-    run(call(overrides), accounts, defaultAccount).out[0]?.accountId;
+  const accountOf = (overrides: Record<string, unknown>, defaultAccount?: string) => run(call(overrides), accounts, defaultAccount).out[0]?.accountId;
 
   it('takes the first that matches: variable, tenantid, DID, accountcode, default', () => {
     expect(accountOf({ channelvars: { CALLHOOK_ACCOUNT: 'initech' }, tenantid: 'globex', accountcode: 'acme' })).toBe('initech');
@@ -410,7 +443,10 @@ describe('account resolution', () => {
 
   it('a dialed leg belongs to the account of the leg that dialed it', () => {
     // alice's leg has accountcode acme, but the call came in on a globex DID
-    const { out } = run(loadFixture('dial_answered.jsonl').map((e) => JSON.parse(JSON.stringify(e).replaceAll('15550002', '15550003'))), accounts);
+    const { out } = run(
+      loadFixture('dial_answered.jsonl').map((e) => JSON.parse(JSON.stringify(e).replaceAll('15550002', '15550003'))),
+      accounts,
+    );
     expect(new Set(out.map((e) => e.accountId))).toEqual(new Set(['globex']));
   });
 
@@ -455,7 +491,11 @@ describe('restarts and reconciling', () => {
   it('legs Asterisk no longer has get one reconciled destroy; unknown live channels are taken up', () => {
     const events = fixture();
     const t = tracker();
-    for (const e of events.slice(0, events.findIndex((e) => e.type === 'BridgeCreated'))) t.handle(e);
+    for (const e of events.slice(
+      0,
+      events.findIndex((e) => e.type === 'BridgeCreated'),
+    ))
+      t.handle(e);
     const live = { ...(events[0]!.channel as object), id: '42.1', name: 'PJSIP/trunk-00000042', state: 'Up', protocol_id: 'live-1' } as AriEvent['channel'];
     const out = t.reconcile([live!], Date.now() + 1, Date.now(), 'x');
     const destroys = out.filter((e) => e.hookEvent === 'channel_destroy');

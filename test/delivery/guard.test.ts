@@ -81,7 +81,19 @@ const PRIVATE: [string, string][] = [
 ];
 
 /** allowed whatever the settings */
-const PUBLIC: string[] = ['203.0.113.7', '8.8.8.8', '172.32.0.1', '100.128.0.1', '223.255.255.255', '2001:db8::1', '2606:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1', '2001:0:4136:e378:8000:63bf:f7f7:f7f7'];
+const PUBLIC: string[] = [
+  '203.0.113.7',
+  '8.8.8.8',
+  '172.32.0.1',
+  '100.128.0.1',
+  '223.255.255.255',
+  '2001:db8::1',
+  '2606:4700::1111',
+  '::ffff:8.8.8.8',
+  '64:ff9b::808:808',
+  '2002:808:808::1',
+  '2001:0:4136:e378:8000:63bf:f7f7:f7f7',
+];
 
 describe('ipBytes', () => {
   it.each([
@@ -111,7 +123,9 @@ describe('TargetGuard.check', () => {
     expect(strict.check(ip)).toBeUndefined();
   });
   it('says why, naming the embedded address', () => {
-    expect(guard.check('::ffff:7f00:1')).toBe('target address ::ffff:7f00:1 is not allowed (IPv4-mapped form of 127.0.0.1: loopback; see CALLHOOK_ALLOW_TARGETS)');
+    expect(guard.check('::ffff:7f00:1')).toBe(
+      'target address ::ffff:7f00:1 is not allowed (IPv4-mapped form of 127.0.0.1: loopback; see CALLHOOK_ALLOW_TARGETS)',
+    );
     expect(guard.check('169.254.169.254')).toMatch(/cloud metadata/);
     expect(guard.check('2002:a9fe:a9fe::1')).toMatch(/6to4 form of 169\.254\.169\.254: cloud metadata/);
   });
@@ -136,7 +150,10 @@ describe('TargetGuard.check', () => {
 /** a lookup that answers the given addresses for every name */
 const answering = (addresses: string[]) =>
   ((_host: string, _opts: object, cb: (err: NodeJS.ErrnoException | null, a: LookupAddress[]) => void) =>
-    cb(null, addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })))) as unknown as typeof import('node:dns').lookup;
+    cb(
+      null,
+      addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })),
+    )) as unknown as typeof import('node:dns').lookup;
 
 describe('TargetGuard.checkUrl (create/edit)', () => {
   const guard = new TargetGuard([]);
@@ -164,7 +181,9 @@ describe('TargetGuard.checkUrl (create/edit)', () => {
   });
   it('refuses a name that resolves only to refused addresses (every one is looked at)', async () => {
     const g = new TargetGuard([], { lookup: answering(['::ffff:127.0.0.1', '169.254.169.254']) });
-    expect(await g.checkUrl('https://crm.example.com/x')).toMatch(/^crm\.example\.com resolves only to addresses that are not allowed: .*127\.0\.0\.1.*169\.254\.169\.254/);
+    expect(await g.checkUrl('https://crm.example.com/x')).toMatch(
+      /^crm\.example\.com resolves only to addresses that are not allowed: .*127\.0\.0\.1.*169\.254\.169\.254/,
+    );
   });
   it('lets a name through that also resolves to an allowed address (connect time uses only that one)', async () => {
     const g = new TargetGuard([], { lookup: answering(['127.0.0.1', '203.0.113.7']) });
@@ -183,22 +202,28 @@ describe('TargetGuard.checkUrl (create/edit)', () => {
     expect(await new TargetGuard([], { lookup: silent }).checkUrl('https://slow.example/', 50)).toBeUndefined();
   });
   it('allows public and (by default) private targets', async () => {
-    for (const uri of ['http://203.0.113.7/', 'http://10.0.0.5:8080/', 'http://[fd12::1]/', 'http://[::ffff:8.8.8.8]/']) expect(await guard.checkUrl(uri), uri).toBeUndefined();
+    for (const uri of ['http://203.0.113.7/', 'http://10.0.0.5:8080/', 'http://[fd12::1]/', 'http://[::ffff:8.8.8.8]/'])
+      expect(await guard.checkUrl(uri), uri).toBeUndefined();
   });
 });
 
 describe('TargetGuard.lookup (connect time, after DNS)', () => {
   const guard = new TargetGuard([]);
   const lookupWith = (g: TargetGuard, all = false) =>
-    new Promise<{ err: NodeJS.ErrnoException | null; address: unknown }>((resolve) => g.lookup('crm.example.com', { all }, (err, address) => resolve({ err, address })));
+    new Promise<{ err: NodeJS.ErrnoException | null; address: unknown }>((resolve) =>
+      g.lookup('crm.example.com', { all }, (err, address) => resolve({ err, address })),
+    );
   it('refuses a name that resolves to loopback', async () => {
     const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => guard.lookup('localhost', {}, (e) => resolve(e)));
     expect(err?.code).toBe('ETARGETBLOCKED');
   });
-  it.each(['::ffff:127.0.0.1', '::ffff:7f00:1', '64:ff9b::a9fe:a9fe', '100.100.100.200', '224.0.0.1', '::'])('refuses a name that resolves to %s', async (ip) => {
-    const { err } = await lookupWith(new TargetGuard([], { lookup: answering([ip]) }));
-    expect(err).toMatchObject({ code: 'ETARGETBLOCKED', message: expect.stringContaining('not allowed') });
-  });
+  it.each(['::ffff:127.0.0.1', '::ffff:7f00:1', '64:ff9b::a9fe:a9fe', '100.100.100.200', '224.0.0.1', '::'])(
+    'refuses a name that resolves to %s',
+    async (ip) => {
+      const { err } = await lookupWith(new TargetGuard([], { lookup: answering([ip]) }));
+      expect(err).toMatchObject({ code: 'ETARGETBLOCKED', message: expect.stringContaining('not allowed') });
+    },
+  );
   it('connects only to the allowed addresses of a name', async () => {
     const g = new TargetGuard([], { lookup: answering(['::ffff:7f00:1', '203.0.113.7']) });
     expect(await lookupWith(g)).toEqual({ err: null, address: '203.0.113.7' });
@@ -229,7 +254,18 @@ describe('at connect time, against a real local receiver', () => {
   });
   const dualPort = () => (dual.address() as AddressInfo).port;
 
-  const LOOPBACK_FORMS = ['127.0.0.1', '::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '0:0:0:0:0:ffff:7f00:1', '::127.0.0.1', '64:ff9b::7f00:1', '2002:7f00:1::', '0.0.0.0', '::'];
+  const LOOPBACK_FORMS = [
+    '127.0.0.1',
+    '::1',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '0:0:0:0:0:ffff:7f00:1',
+    '::127.0.0.1',
+    '64:ff9b::7f00:1',
+    '2002:7f00:1::',
+    '0.0.0.0',
+    '::',
+  ];
 
   it.each(LOOPBACK_FORMS)('HttpSender refuses %s before connecting: the receiver hears nothing', async (host) => {
     const sender = new HttpSender({ ...sent, guard: new TargetGuard([]) });
@@ -306,16 +342,19 @@ describe('at connect time, against a real local receiver', () => {
   const ownPrivate = Object.values(networkInterfaces())
     .flat()
     .find((a) => a && !a.internal && !a.address.startsWith('fe80') && privateGuard.check(a.address) && !publicGuard.check(a.address))?.address;
-  it.skipIf(!ownPrivate)(`a private address of this machine (${ownPrivate ?? 'none'}) is reached by default and refused with refusePrivateTargets`, async () => {
-    const open = new ThreadSender({ ...sent, allowTargets: [] });
-    const strict = new ThreadSender({ ...sent, allowTargets: [], refusePrivateTargets: true });
-    try {
-      const url = at(`http://127.0.0.1:${dualPort()}/hook`, ownPrivate!);
-      expect(await open.send(jsonRequest(url, 'post', '{}'), {})).toMatchObject({ status: 200 });
-      expect((await strict.send(jsonRequest(url, 'post', '{}'), {})).error).toMatch(/not allowed/);
-    } finally {
-      await open.close();
-      await strict.close();
-    }
-  });
+  it.skipIf(!ownPrivate)(
+    `a private address of this machine (${ownPrivate ?? 'none'}) is reached by default and refused with refusePrivateTargets`,
+    async () => {
+      const open = new ThreadSender({ ...sent, allowTargets: [] });
+      const strict = new ThreadSender({ ...sent, allowTargets: [], refusePrivateTargets: true });
+      try {
+        const url = at(`http://127.0.0.1:${dualPort()}/hook`, ownPrivate!);
+        expect(await open.send(jsonRequest(url, 'post', '{}'), {})).toMatchObject({ status: 200 });
+        expect((await strict.send(jsonRequest(url, 'post', '{}'), {})).error).toMatch(/not allowed/);
+      } finally {
+        await open.close();
+        await strict.close();
+      }
+    },
+  );
 });

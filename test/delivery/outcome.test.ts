@@ -17,9 +17,24 @@ const down: TryResult = { status: 503, error: undefined, retryAfter: undefined }
 const refused: TryResult = { status: undefined, error: 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9', retryAfter: undefined };
 const T0 = Date.UTC(2026, 11, 2, 12, 0, 0);
 const failingSince = (since: number, extra: Partial<WebhookHealth> = {}): WebhookHealth => ({
-  state: 'failing', failing_since: since, last_error: 'HTTP 503', next_probe: since + 5000, probe_delay: 5000, failover_down: false, ...extra,
+  state: 'failing',
+  failing_since: since,
+  last_error: 'HTTP 503',
+  next_probe: since + 5000,
+  probe_delay: 5000,
+  failover_down: false,
+  ...extra,
 });
-const ctx = (c: Partial<TryContext> = {}): TryContext => ({ now: T0, target: 'primary', tries: 0, retries: 2, health: { ...HEALTHY }, streak: 0, failover: false, ...c });
+const ctx = (c: Partial<TryContext> = {}): TryContext => ({
+  now: T0,
+  target: 'primary',
+  tries: 0,
+  retries: 2,
+  health: { ...HEALTHY },
+  streak: 0,
+  failover: false,
+  ...c,
+});
 
 describe('decide: a healthy webhook', () => {
   it.each([

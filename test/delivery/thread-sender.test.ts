@@ -36,7 +36,9 @@ describe('ThreadSender (requests from a worker thread)', () => {
     sender = new ThreadSender(options);
     const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
     const before = Math.floor(Date.now() / 1000);
-    expect(await sender.send(jsonRequest(receiver.url(), 'post', '{"n":3}'), { 'x-hook-id': 'h1' }, { secrets: [secret], id: 'msg_1' })).toMatchObject({ status: 200 });
+    expect(await sender.send(jsonRequest(receiver.url(), 'post', '{"n":3}'), { 'x-hook-id': 'h1' }, { secrets: [secret], id: 'msg_1' })).toMatchObject({
+      status: 200,
+    });
     const got = receiver.requests[0]!;
     expect(got.headers).toMatchObject({ 'webhook-id': 'msg_1', 'x-hook-id': 'h1' });
     expect(Number(got.headers['webhook-timestamp'])).toBeGreaterThanOrEqual(before);

@@ -57,7 +57,8 @@ beforeEach(async () => {
   ari = await FakeAri.start();
   rx = await receiver();
   run = await runDaemon(ari);
-  token = (await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'], numbers: ['15550002'] } })).json.data.auth_token;
+  token = (await run.api('POST', '/api/v1/accounts', ADMIN, { data: { id: 'acme', name: 'Acme', accountcodes: ['acme'], numbers: ['15550002'] } })).json.data
+    .auth_token;
   await ari.waitForClient();
 });
 afterEach(async () => {
@@ -101,7 +102,10 @@ describe('a receiver verifies every format with standardwebhooks', () => {
       expect(fields, path).toMatchObject({ account_id: 'acme', crm: 'x y&z', hook_event: expect.stringMatching(/^channel_/) });
       // the plain call of the old README works for JSON bodies only
       if (path === '/json') expect(new Webhook(secret).verify(body, req.headers as Record<string, string>)).toEqual(fields);
-      else expect(() => new Webhook(secret).verify(req.method === 'GET' ? (req.url ?? '').split('?')[1]! : body, req.headers as Record<string, string>)).toThrow(SyntaxError);
+      else
+        expect(() => new Webhook(secret).verify(req.method === 'GET' ? (req.url ?? '').split('?')[1]! : body, req.headers as Record<string, string>)).toThrow(
+          SyntaxError,
+        );
     }
     expect(new Set(rx.got.map((g) => g.req.method))).toEqual(new Set(['GET', 'POST', 'PUT']));
   });

@@ -76,7 +76,12 @@ const kinds = (leg: Leg) => leg.map((e) => e.hook_event);
 const destroyOf = (leg: Leg) => leg.find((e) => e.hook_event === 'channel_destroy')!;
 
 const CARRIER = { ip: '127.0.0.2', from: '4930123456', name: 'Carol' };
-const carrierCalls = (to: string, scenario = 'caller', pauseMs = 1500) => ({ scenario, ip: CARRIER.ip, pauseMs, call: { to, from: CARRIER.from, name: CARRIER.name } });
+const carrierCalls = (to: string, scenario = 'caller', pauseMs = 1500) => ({
+  scenario,
+  ip: CARRIER.ip,
+  pauseMs,
+  call: { to, from: CARRIER.from, name: CARRIER.name },
+});
 const phone = (who: 'alice' | 'bob' | 'gina', scenario: string, pauseMs = 500) => ({
   scenario,
   ip: { alice: '127.0.0.11', bob: '127.0.0.12', gina: '127.0.0.13' }[who],
@@ -107,7 +112,10 @@ describe.skipIf(!pbx.ok)('calls on a real Asterisk 22', () => {
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     for (let i = 0; ; i++) {
-      const h = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.json() as Promise<Payload>, () => undefined);
+      const h = await fetch(`http://127.0.0.1:${port}/health`).then(
+        (r) => r.json() as Promise<Payload>,
+        () => undefined,
+      );
       if (h?.ari === 'connected') break;
       if (i > 200) throw new Error('callhook did not connect to ARI');
       await new Promise((r) => setTimeout(r, 50));
@@ -150,7 +158,13 @@ describe.skipIf(!pbx.ok)('calls on a real Asterisk 22', () => {
     expect(await placeCall(carrierCalls('15550001', 'caller', 1500))).toEqual([0]);
     const [leg] = legs(await settle('/acme', 1));
     expect(kinds(leg!)).toEqual(['channel_create', 'channel_answer', 'channel_destroy']);
-    expect(leg![0]).toMatchObject({ call_direction: 'inbound', from: '4930123456@acme.example', to: '15550001@acme.example', account_id: 'acme', caller_id_name: 'Carol' });
+    expect(leg![0]).toMatchObject({
+      call_direction: 'inbound',
+      from: '4930123456@acme.example',
+      to: '15550001@acme.example',
+      account_id: 'acme',
+      caller_id_name: 'Carol',
+    });
     expect(leg![0].call_id).toMatch(/@127\.0\.0\.2$/);
     expect(destroyOf(leg!)).toMatchObject({ hangup_cause: 'NORMAL_CLEARING', billing_seconds: expect.stringMatching(/^[12]$/) });
     expect(Math.abs(destroyOf(leg!).timestamp - (Math.floor(Date.now() / 1000) + 62167219200))).toBeLessThan(30);
@@ -161,7 +175,13 @@ describe.skipIf(!pbx.ok)('calls on a real Asterisk 22', () => {
     const [caller, alice] = legs(await settle('/acme', 2));
     expect(kinds(caller!)).toEqual(['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy']);
     expect(kinds(alice!)).toEqual(['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy']);
-    expect(alice![0]).toMatchObject({ call_direction: 'outbound', from: '4930123456@acme.example', to: '201@acme.example', callee_id_name: 'Alice', other_leg_call_id: caller![0].call_id });
+    expect(alice![0]).toMatchObject({
+      call_direction: 'outbound',
+      from: '4930123456@acme.example',
+      to: '201@acme.example',
+      callee_id_name: 'Alice',
+      other_leg_call_id: caller![0].call_id,
+    });
     expect(destroyOf(caller!).other_leg_call_id).toBe(alice![0].call_id);
     const [c, a] = [destroyOf(caller!), destroyOf(alice!)];
     expect(Math.abs(Number(c.billing_seconds) - Number(a.billing_seconds))).toBeLessThanOrEqual(1);

@@ -30,7 +30,11 @@ export async function ensurePbx(): Promise<PbxState> {
     // not running
   }
   if (!existsSync(`${ROOT}/.callhook-ready`)) {
-    return { ok: false, started: false, reason: `no test PBX at ${ROOT}: run \`sudo bash asterisk/pbx.sh start\` once (builds Debian sid + Asterisk 22 in a chroot), then \`npm test\`` };
+    return {
+      ok: false,
+      started: false,
+      reason: `no test PBX at ${ROOT}: run \`sudo bash asterisk/pbx.sh start\` once (builds Debian sid + Asterisk 22 in a chroot), then \`npm test\``,
+    };
   }
   try {
     await pbx('start');
@@ -82,7 +86,10 @@ export interface SippOptions {
 /** Runs one sipp call; resolves with its exit code (0 = the scenario completed). */
 export function sipp(o: SippOptions): Promise<number> {
   const args = ['-sf', SIPP_DIR + o.scenario + '.xml', '-i', o.ip, '-p', '5060', '-m', '1', '-d', String(o.pauseMs), '-nostdin', '-timeout', '30'];
-  if (o.call) args.unshift('127.0.0.1:5060'), args.push('-s', o.call.to, '-key', 'from', o.call.from, '-key', 'name', o.call.name);
+  if (o.call) {
+    args.unshift('127.0.0.1:5060');
+    args.push('-s', o.call.to, '-key', 'from', o.call.from, '-key', 'name', o.call.name);
+  }
   const child = spawn('sipp', args, { stdio: 'ignore' });
   return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
 }
@@ -92,7 +99,12 @@ export function sipp(o: SippOptions): Promise<number> {
  * /proc/net/udp; a loaded machine can take well over the half second a fixed wait would give.
  */
 export async function sipListening(ip: string): Promise<void> {
-  const hex = ip.split('.').reverse().map((n) => Number(n).toString(16).padStart(2, '0')).join('').toUpperCase();
+  const hex = ip
+    .split('.')
+    .reverse()
+    .map((n) => Number(n).toString(16).padStart(2, '0'))
+    .join('')
+    .toUpperCase();
   for (let i = 0; i < 200; i++) {
     if ((await readFile('/proc/net/udp', 'utf8')).includes(` ${hex}:13C4 `)) return;
     await new Promise((r) => setTimeout(r, 25));

@@ -78,7 +78,21 @@ describe('buildPayload on a leg with values of the wrong type', () => {
   const p = buildPayload({ ...event, hookEvent: 'channel_create', leg: bad }, 'acme.example');
 
   it('has strings where strings belong and booleans where booleans belong', () => {
-    for (const k of ['call_id', 'channel_id', 'caller_id_name', 'caller_id_number', 'callee_id_name', 'callee_id_number', 'from', 'to', 'request', 'account_id', 'event_id', 'hook_event', 'call_direction']) {
+    for (const k of [
+      'call_id',
+      'channel_id',
+      'caller_id_name',
+      'caller_id_number',
+      'callee_id_name',
+      'callee_id_number',
+      'from',
+      'to',
+      'request',
+      'account_id',
+      'event_id',
+      'hook_event',
+      'call_direction',
+    ]) {
       expect(typeof p[k], k).toBe('string');
     }
     expect(p).toMatchObject({ call_id: '', caller_id_number: '', callee_id_number: '201', from: '', to: '', is_internal_leg: false });

@@ -27,7 +27,11 @@ export async function testApi(): Promise<TestApi> {
       method,
       url,
       headers: token ? { 'x-auth-token': token } : {},
-      ...(body === undefined ? {} : typeof body === 'string' ? { payload: body, headers: { 'x-auth-token': token ?? '', 'content-type': 'application/json' } } : { payload: body as object }),
+      ...(body === undefined
+        ? {}
+        : typeof body === 'string'
+          ? { payload: body, headers: { 'x-auth-token': token ?? '', 'content-type': 'application/json' } }
+          : { payload: body as object }),
     });
     return { status: res.statusCode, json: res.body ? JSON.parse(res.body) : undefined };
   };

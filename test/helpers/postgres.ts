@@ -19,8 +19,7 @@ async function withClient<T>(work: (c: pg.Client) => Promise<T>): Promise<T> {
 }
 
 /** true when the tests can run: the server answers, or this is CI (where they must) */
-export const postgresReady: boolean =
-  process.env.CI === 'true' || (await withClient(async () => true).catch(() => false));
+export const postgresReady: boolean = process.env.CI === 'true' || (await withClient(async () => true).catch(() => false));
 
 /** a fresh schema, and a URL whose connections use it */
 export async function freshSchema(): Promise<string> {

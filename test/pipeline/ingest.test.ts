@@ -34,7 +34,15 @@ function ingestWith(store: ReturnType<typeof flakyStore>, maxQueued?: number) {
   accounts.load([{ id: 'acme', realm: 'acme.example', parent_id: null, numbers: ['15550001', '15550002'], accountcodes: ['acme'] }]);
   const logged: Record<string, unknown>[] = [];
   const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
-  const ingest = new Ingest({ tracker: new CallTracker(accounts, { accountVariable: 'CALLHOOK_ACCOUNT' }), accounts, store, logger, defaultRealm: 'x', onStored: () => {}, maxQueued });
+  const ingest = new Ingest({
+    tracker: new CallTracker(accounts, { accountVariable: 'CALLHOOK_ACCOUNT' }),
+    accounts,
+    store,
+    logger,
+    defaultRealm: 'x',
+    onStored: () => {},
+    maxQueued,
+  });
   return { ingest, logged };
 }
 
@@ -82,7 +90,15 @@ describe('Ingest when a write or an event fails', () => {
 
   it('skips an event it cannot build, without writing the others again', async () => {
     // a webhook of channel_answer whose filter cannot be read: only that event fails to build
-    const broken = { hook: 'channel_answer', account_id: 'acme', include_subaccounts: false, include_internal_legs: true, get event_filter(): string { throw new Error('unreadable filter'); } };
+    const broken = {
+      hook: 'channel_answer',
+      account_id: 'acme',
+      include_subaccounts: false,
+      include_internal_legs: true,
+      get event_filter(): string {
+        throw new Error('unreadable filter');
+      },
+    };
     const store = flakyStore(0, [broken as unknown as Webhook]);
     const { ingest, logged } = ingestWith(store);
     for (const f of loadFixture('ivr_answered.jsonl') as unknown as AriEvent[]) ingest.push(f);

@@ -41,7 +41,15 @@ const live = (id: string, extra: Record<string, unknown> = {}) => ({
 
 describe('reconcile with a bad answer from Asterisk', () => {
   it('skips a malformed entry of GET /ari/channels (logged) and takes up the others', async () => {
-    const channels = [live('1.1'), null, 42, { id: '1.3', name: 'PJSIP/x', state: 'Up' }, live('1.4', { caller: 'nobody' }), live('1.5', { id: ['1.5'] }), live('1.2')];
+    const channels = [
+      live('1.1'),
+      null,
+      42,
+      { id: '1.3', name: 'PJSIP/x', state: 'Up' },
+      live('1.4', { caller: 'nobody' }),
+      live('1.5', { id: ['1.5'] }),
+      live('1.2'),
+    ];
     const { deps, pushed, logged, tracker } = setup({ system: { version: '22.10.1', entity_id: 'x' }, status: { startup_time: 't0' } }, channels);
     await reconcile(deps);
     const created = pushed.filter((e) => e.hookEvent === 'channel_create').map((e) => e.leg.channelId);

@@ -151,7 +151,12 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     it('stores an event once, with one delivery per hook', async () => {
       await store.createWebhook(webhook('h2', 'a1'));
       expect(await store.insertEvents([{ event: event('e1', 'leg1'), webhookIds: ['h1', 'h2'] }])).toBe(1);
-      expect(await store.insertEvents([{ event: event('e1', 'leg1'), webhookIds: ['h1', 'h2'] }, { event: event('e2', 'leg1'), webhookIds: [] }])).toBe(1);
+      expect(
+        await store.insertEvents([
+          { event: event('e1', 'leg1'), webhookIds: ['h1', 'h2'] },
+          { event: event('e2', 'leg1'), webhookIds: [] },
+        ]),
+      ).toBe(1);
       const due = await store.claimDeliveries(Date.now() + 1000, 10, 60_000);
       expect(due.map((d) => d.webhook_id).sort()).toEqual(['h1', 'h2']);
       expect(due[0]).toMatchObject({ event_id: 'e1', tries: 0, hook_event: 'channel_create', call_id: 'call-leg1' });
@@ -187,7 +192,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       // e2 waits while e1 is pending, even after e1's lease ran out (then e1 itself comes back)
       expect((await store.claimDeliveries(now + 120_000, 10, 60_000)).map((d) => d.event_id)).toEqual(['e1', 'e3']);
       const first = due[0]!;
-      await store.recordAttempts([{ attempt: attempt(first.id, now), update: { id: first.id, status: 'succeeded', tries: 1, next_at: now, last_error: null } }]);
+      await store.recordAttempts([
+        { attempt: attempt(first.id, now), update: { id: first.id, status: 'succeeded', tries: 1, next_at: now, last_error: null } },
+      ]);
       expect((await store.claimDeliveries(now, 10, 60_000)).map((d) => d.event_id)).toEqual(['e2']);
     });
 
@@ -214,7 +221,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         await store.recordAttempts([{ attempt: attempt(d!.id, now), update: { id: d!.id, status, tries: 1, next_at: now, last_error: null } }]);
         return d!;
       };
-      const e1 = await finish('failed');
+      await finish('failed');
       const e2 = await finish('succeeded');
       expect(e2.event_id).toBe('e2');
       // e3 is next, but e1 and e2 are sent again first, in their order
@@ -230,7 +237,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.insertEvents([{ event: event('e1', 'legA'), webhookIds: ['h1'] }]);
       const [d] = await store.claimDeliveries(Date.now() + 1000, 10, 60_000);
       const later = Date.now() + 60_000;
-      await store.recordAttempts([{ attempt: attempt(d!.id, Date.now()), update: { id: d!.id, status: 'pending', tries: 1, next_at: later, last_error: 'HTTP 500' } }]);
+      await store.recordAttempts([
+        { attempt: attempt(d!.id, Date.now()), update: { id: d!.id, status: 'pending', tries: 1, next_at: later, last_error: 'HTTP 500' } },
+      ]);
       expect(await store.claimDeliveries(Date.now(), 10, 60_000)).toEqual([]);
       expect(await store.nextDueAt(Date.now())).toBe(later);
       expect(await store.nextDueAt(later)).toBeUndefined();
@@ -245,7 +254,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     it('enabling a webhook by editing it makes its waiting deliveries due now', async () => {
       await store.insertEvents([{ event: event('e1', 'legA'), webhookIds: ['h1'] }]);
       const [d] = await store.claimDeliveries(Date.now() + 1000, 10, 60_000);
-      await store.recordAttempts([{ attempt: attempt(d!.id, Date.now()), update: { id: d!.id, status: 'pending', tries: 1, next_at: Date.now() + 3_600_000, last_error: 'HTTP 503' } }]);
+      await store.recordAttempts([
+        { attempt: attempt(d!.id, Date.now()), update: { id: d!.id, status: 'pending', tries: 1, next_at: Date.now() + 3_600_000, last_error: 'HTTP 503' } },
+      ]);
       await store.disableWebhook('h1', '6 failed tries within 60 s', 1, true);
       const h = (await store.webhookById('h1'))!;
       const now = Date.now();
@@ -284,7 +295,13 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
     describe('webhook health', () => {
       const failing = (nextProbe: number | null, extra = {}) => ({
-        state: 'failing' as const, failing_since: 1000, last_error: 'HTTP 503', next_probe: nextProbe, probe_delay: 5000, failover_down: false, ...extra,
+        state: 'failing' as const,
+        failing_since: 1000,
+        last_error: 'HTTP 503',
+        next_probe: nextProbe,
+        probe_delay: 5000,
+        failover_down: false,
+        ...extra,
       });
       const threeLegs = async (hook = 'h1') => {
         for (const [i, leg] of ['legA', 'legB', 'legC'].entries()) await store.insertEvents([{ event: event(`e${i}`, leg), webhookIds: [hook] }]);
@@ -328,7 +345,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         await store.setWebhookHealth('h1', failing(now + 5000), now, 'healthy');
         // a held delivery waits for the next probe
         const [d] = await store.claimDeliveries(now + 5000, 1, 60_000);
-        await store.recordAttempts([{ attempt: attempt(d!.id, now), update: { id: d!.id, status: 'pending', tries: 0, next_at: now + 30_000, last_error: 'x' } }]);
+        await store.recordAttempts([
+          { attempt: attempt(d!.id, now), update: { id: d!.id, status: 'pending', tries: 0, next_at: now + 30_000, last_error: 'x' } },
+        ]);
         expect(await store.setWebhookHealth('h1', { ...HEALTHY }, now, 'failing')).toBe(true);
         expect((await store.claimDeliveries(now, 10, 60_000)).map((x) => x.event_id).sort()).toEqual(['e0', 'e1', 'e2']);
 
@@ -392,7 +411,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     });
 
     it('counts failed tries of a webhook in a window', async () => {
-      for (let i = 1; i <= 3; i++) await store.recordAttempts([{ attempt: attempt(`d${i}`, i * 1000), update: { id: `d${i}`, status: 'pending', tries: 1, next_at: 0, last_error: 'x' } }]);
+      for (let i = 1; i <= 3; i++)
+        await store.recordAttempts([
+          { attempt: attempt(`d${i}`, i * 1000), update: { id: `d${i}`, status: 'pending', tries: 1, next_at: 0, last_error: 'x' } },
+        ]);
       expect(await store.failuresSince('h1', 2000)).toBe(2);
       expect(await store.failuresSince('h2', 0)).toBe(0);
     });
@@ -410,12 +432,20 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     it('prunes the old events stored after one that a PBX clock dated in the future', async () => {
       const year = 365 * 86_400_000;
       await store.insertEvents([{ event: event('ahead', 'legA', Date.now() + 10 * year), webhookIds: [] }]);
-      await store.insertEvents([{ event: event('old1', 'legB', 5), webhookIds: [] }, { event: event('old2', 'legC', 6), webhookIds: [] }]);
+      await store.insertEvents([
+        { event: event('old1', 'legB', 5), webhookIds: [] },
+        { event: event('old2', 'legC', 6), webhookIds: [] },
+      ]);
       await store.insertEvents([{ event: event('recent', 'legD', Date.now()), webhookIds: [] }]);
       expect(await store.prune(Date.now() - year)).toMatchObject({ events: 2 });
       expect(await store.prune(Date.now() - year)).toMatchObject({ events: 0 });
       // still there: the recent one and the future-dated one (stored once, so a repeat is a duplicate)
-      expect(await store.insertEvents([{ event: event('recent', 'legD'), webhookIds: [] }, { event: event('ahead', 'legA'), webhookIds: [] }])).toBe(0);
+      expect(
+        await store.insertEvents([
+          { event: event('recent', 'legD'), webhookIds: [] },
+          { event: event('ahead', 'legA'), webhookIds: [] },
+        ]),
+      ).toBe(0);
     });
 
     it('fails the pending deliveries of a disabled webhook once they pass the retention; recover brings them back', async () => {
@@ -449,11 +479,16 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(oldest).toBeGreaterThanOrEqual(before);
       expect(oldest).toBeLessThanOrEqual(after);
       const due = await store.claimDeliveries(Date.now() + 1000, 10, 60_000);
-      expect(due.map((d) => [d.event_id, d.event_created]).sort()).toEqual([['e1', 1111], ['e2', 2222]]);
+      expect(due.map((d) => [d.event_id, d.event_created]).sort()).toEqual([
+        ['e1', 1111],
+        ['e2', 2222],
+      ]);
       // the first one delivered: the second is the oldest pending
       const d1 = due.find((d) => d.event_id === 'e1')!;
       const now = Date.now();
-      await store.recordAttempts([{ attempt: { ...attempt(d1.id, now), result: 'success' }, update: { id: d1.id, status: 'succeeded', tries: 1, next_at: now, last_error: null } }]);
+      await store.recordAttempts([
+        { attempt: { ...attempt(d1.id, now), result: 'success' }, update: { id: d1.id, status: 'succeeded', tries: 1, next_at: now, last_error: null } },
+      ]);
       expect(await store.oldestPending()).toBeGreaterThanOrEqual(second);
       // sent again: it is the oldest pending once more
       expect(await store.retryDelivery('h1', d1.id, Date.now())).toBe(true);
@@ -471,7 +506,13 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     });
 
     it('keeps call legs with the events, and settings', async () => {
-      await store.insertEvents([], { upserts: [{ id: 'l1', state: '{"a":1}' }, { id: 'l2', state: '{}' }], deletes: [] });
+      await store.insertEvents([], {
+        upserts: [
+          { id: 'l1', state: '{"a":1}' },
+          { id: 'l2', state: '{}' },
+        ],
+        deletes: [],
+      });
       await store.insertEvents([{ event: event('e1', 'l1'), webhookIds: ['h1'] }], { upserts: [{ id: 'l1', state: '{"a":2}' }], deletes: ['l2'] });
       expect(await store.loadLegs()).toEqual([{ id: 'l1', state: '{"a":2}' }]);
       expect(await store.getSetting('startup')).toBeUndefined();
@@ -482,7 +523,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
     it('lists attempts newest first, filtered by hook and time, paged', async () => {
       await store.createWebhook(webhook('h2', 'a1'));
-      for (let i = 1; i <= 5; i++) await store.recordAttempts([{ attempt: attempt(`d${i}`, i * 1000, i % 2 ? 'h1' : 'h2'), update: { id: `d${i}`, status: 'failed', tries: 1, next_at: 0, last_error: 'x' } }]);
+      for (let i = 1; i <= 5; i++)
+        await store.recordAttempts([
+          { attempt: attempt(`d${i}`, i * 1000, i % 2 ? 'h1' : 'h2'), update: { id: `d${i}`, status: 'failed', tries: 1, next_at: 0, last_error: 'x' } },
+        ]);
       const all = await store.listAttempts({ account_id: 'a1', limit: 2 });
       expect(all.items.map((a) => a.delivery_id)).toEqual(['d5', 'd4']);
       const next = await store.listAttempts({ account_id: 'a1', limit: 2, start_key: all.next_start_key });

@@ -73,6 +73,8 @@ describe.runIf(postgresReady)('PostgreSQL store shared by several processes', ()
   });
 
   it('refuses a database it cannot reach with a clear message', async () => {
-    await expect(PostgresStore.open('postgres://nobody@127.0.0.1:1/none')).rejects.toThrow(/^DATABASE_URL: could not open the PostgreSQL store: .*ECONNREFUSED/);
+    await expect(PostgresStore.open('postgres://nobody@127.0.0.1:1/none')).rejects.toThrow(
+      /^DATABASE_URL: could not open the PostgreSQL store: .*ECONNREFUSED/,
+    );
   });
 });

@@ -16,7 +16,9 @@ describe('SQLite store on disk', () => {
     const a = new SqliteStore(file);
     await a.createAccount(account('a1'));
     await a.createWebhook(webhook('h1', 'a1'));
-    await a.insertEvents([{ event: { id: 'e1', account_id: 'a1', hook_event: 'channel_create', leg: 'l', call_id: 'c', payload: '{}', created: 1 }, webhookIds: ['h1'] }]);
+    await a.insertEvents([
+      { event: { id: 'e1', account_id: 'a1', hook_event: 'channel_create', leg: 'l', call_id: 'c', payload: '{}', created: 1 }, webhookIds: ['h1'] },
+    ]);
     await a.close();
     const b = new SqliteStore(file);
     expect(await b.getWebhook('a1', 'h1')).toBeDefined();

@@ -7,7 +7,18 @@ import { ok } from '../reply.js';
 import type { Api, Ctx } from '../context.js';
 import { hashToken, newToken } from '../auth.js';
 import { errors, Ok } from '../schema/common.js';
-import { AccountBody, NewAccountBody, Account_, CreatedAccount, CreatedToken, Deleted, presentAccount, presentToken, Token_, type AccountFields } from '../schema/account.js';
+import {
+  AccountBody,
+  NewAccountBody,
+  Account_,
+  CreatedAccount,
+  CreatedToken,
+  Deleted,
+  presentAccount,
+  presentToken,
+  Token_,
+  type AccountFields,
+} from '../schema/account.js';
 
 const AccountParams = Type.Object({ account_id: Type.String({ maxLength: 64, description: 'The account', examples: ['acme'] }) });
 const TokenParams = Type.Object({ ...AccountParams.properties, token_id: Type.String({ maxLength: 64 }) });
@@ -81,8 +92,10 @@ export async function accountRoutes(app: Api, ctx: Ctx): Promise<void> {
   app.post('/accounts', create, async (req, reply) => ok(reply, await created(req.body.data), {}, 201));
   app.put('/accounts', create, async (req, reply) => ok(reply, await created(req.body.data), {}, 201));
 
-  app.get('/accounts', { config: admin, schema: { tags, summary: 'List every account', response: { 200: Ok(Type.Array(Type.Ref(Account_))), ...errors(403) } } }, async (_req, reply) =>
-    ok(reply, (await store.listAccounts()).map(presentAccount)),
+  app.get(
+    '/accounts',
+    { config: admin, schema: { tags, summary: 'List every account', response: { 200: Ok(Type.Array(Type.Ref(Account_))), ...errors(403) } } },
+    async (_req, reply) => ok(reply, (await store.listAccounts()).map(presentAccount)),
   );
 
   app.get(
@@ -98,7 +111,13 @@ export async function accountRoutes(app: Api, ctx: Ctx): Promise<void> {
 
   const edit = {
     config: admin,
-    schema: { tags, summary: 'Change an account (the fields given)', params: AccountParams, body: AccountBody, response: { 200: Ok(Type.Ref(Account_)), ...errors(400, 403, 404, 413) } },
+    schema: {
+      tags,
+      summary: 'Change an account (the fields given)',
+      params: AccountParams,
+      body: AccountBody,
+      response: { 200: Ok(Type.Ref(Account_)), ...errors(400, 403, 404, 413) },
+    },
   };
   const edited = async (id: string, fields: AccountFields) => {
     const existing = await store.getAccount(id);
@@ -116,7 +135,12 @@ export async function accountRoutes(app: Api, ctx: Ctx): Promise<void> {
     '/accounts/:account_id',
     {
       config: admin,
-      schema: { tags, summary: 'Delete an account with its tokens, webhooks and their deliveries', params: AccountParams, response: { 200: Ok(Deleted), ...errors(403, 404) } },
+      schema: {
+        tags,
+        summary: 'Delete an account with its tokens, webhooks and their deliveries',
+        params: AccountParams,
+        response: { 200: Ok(Deleted), ...errors(403, 404) },
+      },
     },
     async (req, reply) => {
       if (!(await store.deleteAccount(req.params.account_id))) throw new AppError('not_found', `account ${req.params.account_id} not found`);
@@ -127,12 +151,23 @@ export async function accountRoutes(app: Api, ctx: Ctx): Promise<void> {
 
   app.get(
     '/accounts/:account_id/tokens',
-    { config: account, schema: { tags, summary: "List an account's API tokens (never the tokens themselves)", params: AccountParams, response: { 200: Ok(Type.Array(Type.Ref(Token_))), ...errors(403, 404) } } },
+    {
+      config: account,
+      schema: {
+        tags,
+        summary: "List an account's API tokens (never the tokens themselves)",
+        params: AccountParams,
+        response: { 200: Ok(Type.Array(Type.Ref(Token_))), ...errors(403, 404) },
+      },
+    },
     async (req, reply) => ok(reply, (await store.listTokens(req.params.account_id)).map(presentToken)),
   );
   app.post(
     '/accounts/:account_id/tokens',
-    { config: account, schema: { tags, summary: 'Create an API token (shown once)', params: AccountParams, response: { 201: Ok(CreatedToken), ...errors(403, 404) } } },
+    {
+      config: account,
+      schema: { tags, summary: 'Create an API token (shown once)', params: AccountParams, response: { 201: Ok(CreatedToken), ...errors(403, 404) } },
+    },
     async (req, reply) => {
       const { token, secret } = await issueToken(ctx, req.params.account_id);
       return ok(reply, { ...presentToken(token), auth_token: secret }, {}, 201);

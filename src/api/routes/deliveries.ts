@@ -29,7 +29,13 @@ export async function deliveryRoutes(app: Api, ctx: Ctx): Promise<void> {
     `${base}/deliveries`,
     {
       config,
-      schema: { tags, summary: "The webhook's deliveries, newest first", params: HookParams, querystring: DeliveryQuery, response: { 200: Paged(Type.Ref(Delivery_)), ...errors(400, 403, 404) } },
+      schema: {
+        tags,
+        summary: "The webhook's deliveries, newest first",
+        params: HookParams,
+        querystring: DeliveryQuery,
+        response: { 200: Paged(Type.Ref(Delivery_)), ...errors(400, 403, 404) },
+      },
     },
     async (req, reply) => {
       const hook = await hookOf(req.params);
@@ -56,7 +62,13 @@ export async function deliveryRoutes(app: Api, ctx: Ctx): Promise<void> {
     `${base}/recover`,
     {
       config,
-      schema: { tags, summary: 'Send again the failed deliveries created since a time', params: HookParams, body: RecoverBody, response: { 200: Ok(Recovered), ...errors(400, 403, 404, 413) } },
+      schema: {
+        tags,
+        summary: 'Send again the failed deliveries created since a time',
+        params: HookParams,
+        body: RecoverBody,
+        response: { 200: Ok(Recovered), ...errors(400, 403, 404, 413) },
+      },
     },
     async (req, reply) => {
       const hook = await hookOf(req.params);

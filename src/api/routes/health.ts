@@ -39,9 +39,13 @@ export async function healthRoutes(app: Api, deps: ApiDeps): Promise<void> {
     status: 'ok' as const,
     ...((await deps.health?.()) ?? {}),
   }));
-  app.get('/health/live', { schema: { tags, summary: 'Liveness: the process answers', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
-    status: 'ok' as const,
-  }));
+  app.get(
+    '/health/live',
+    { schema: { tags, summary: 'Liveness: the process answers', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    async () => ({
+      status: 'ok' as const,
+    }),
+  );
   app.get(
     '/health/ready',
     { schema: { tags, summary: 'Readiness: the store is writable and, with the ingest role, ARI is connected', response: { 200: Ready, 503: Ready } } },

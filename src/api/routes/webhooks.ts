@@ -67,15 +67,28 @@ export async function webhookRoutes(app: Api, ctx: Ctx): Promise<void> {
 
   app.get(
     '/webhooks',
-    { config: { access: 'token' }, schema: { tags, summary: 'The hook types a webhook can receive', response: { 200: Ok(Type.Array(HookType)), ...errors() } } },
-    async (_req, reply) => ok(reply, Object.entries(HOOK_TYPES).map(([id, description]) => ({ id, name: id, description }))),
+    {
+      config: { access: 'token' },
+      schema: { tags, summary: 'The hook types a webhook can receive', response: { 200: Ok(Type.Array(HookType)), ...errors() } },
+    },
+    async (_req, reply) =>
+      ok(
+        reply,
+        Object.entries(HOOK_TYPES).map(([id, description]) => ({ id, name: id, description })),
+      ),
   );
 
   app.get(
     base,
     {
       config,
-      schema: { tags, summary: "List the account's webhooks", params: AccountParams, querystring: Type.Object(PageQuery), response: { 200: Paged(Type.Ref(Webhook_)), ...errors(400, 403, 404) } },
+      schema: {
+        tags,
+        summary: "List the account's webhooks",
+        params: AccountParams,
+        querystring: Type.Object(PageQuery),
+        response: { 200: Paged(Type.Ref(Webhook_)), ...errors(400, 403, 404) },
+      },
     },
     async (req, reply) => {
       const page = await store.listWebhooks(req.params.account_id, { limit: req.query.page_size ?? 50, start_key: req.query.start_key });
@@ -94,7 +107,7 @@ export async function webhookRoutes(app: Api, ctx: Ctx): Promise<void> {
       schema: {
         tags,
         summary: 'Create a webhook (the signing secret is in the answer)',
-        description: 'uri (or target_url) and hook are required; the other fields have Kazoo\'s defaults.',
+        description: "uri (or target_url) and hook are required; the other fields have Kazoo's defaults.",
         params: AccountParams,
         body: WebhookBody,
         response: { 201: Ok(CreatedWebhook), ...errors(400, 403, 404, 413) },
@@ -207,12 +220,19 @@ export async function webhookRoutes(app: Api, ctx: Ctx): Promise<void> {
   const replace = editRoute('Replace a webhook: the fields given, defaults for the rest');
   app.post(`${base}/:webhook_id`, replace, async (req, reply) => ok(reply, await edit(req.params, req.body.data, 'replace')));
   // the WIRECLOUD page's edit example lacks the slash: …/webhooks{webhook_id}
-  app.post(`${base}:webhook_id`, { ...replace, schema: { ...replace.schema, hide: true } }, async (req, reply) => ok(reply, await edit(req.params, req.body.data, 'replace')));
-  app.patch(`${base}/:webhook_id`, editRoute('Change the fields given of a webhook'), async (req, reply) => ok(reply, await edit(req.params, req.body.data, 'patch')));
+  app.post(`${base}:webhook_id`, { ...replace, schema: { ...replace.schema, hide: true } }, async (req, reply) =>
+    ok(reply, await edit(req.params, req.body.data, 'replace')),
+  );
+  app.patch(`${base}/:webhook_id`, editRoute('Change the fields given of a webhook'), async (req, reply) =>
+    ok(reply, await edit(req.params, req.body.data, 'patch')),
+  );
 
   app.delete(
     `${base}/:webhook_id`,
-    { config, schema: { tags, summary: 'Delete a webhook and its deliveries', params: HookParams, response: { 200: Ok(Type.Ref(Webhook_)), ...errors(403, 404) } } },
+    {
+      config,
+      schema: { tags, summary: 'Delete a webhook and its deliveries', params: HookParams, response: { 200: Ok(Type.Ref(Webhook_)), ...errors(403, 404) } },
+    },
     async (req, reply) => {
       const hook = await find(req.params);
       await store.deleteWebhook(hook.account_id, hook.id);

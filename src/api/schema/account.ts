@@ -8,9 +8,21 @@ const LIST = (description: string, example: string) =>
   Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 1000, description, examples: [[example]] });
 
 const WRITABLE = {
-  id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', 'x-error': 'Use 1-64 letters, digits, _ or -', description: 'Chosen on create (default: a random id); fixed after', examples: ['acme'] }),
+  id: Type.String({
+    pattern: '^[A-Za-z0-9_-]{1,64}$',
+    'x-error': 'Use 1-64 letters, digits, _ or -',
+    description: 'Chosen on create (default: a random id); fixed after',
+    examples: ['acme'],
+  }),
   name: Type.String({ minLength: 1, maxLength: 128, examples: ['Acme Inc.'] }),
-  realm: Nullable(Type.String({ pattern: '^[A-Za-z0-9.-]{1,253}$', 'x-error': 'Value must be a host name', description: "The account's SIP realm, in every payload", examples: ['acme.sip.example.com'] })),
+  realm: Nullable(
+    Type.String({
+      pattern: '^[A-Za-z0-9.-]{1,253}$',
+      'x-error': 'Value must be a host name',
+      description: "The account's SIP realm, in every payload",
+      examples: ['acme.sip.example.com'],
+    }),
+  ),
   parent_id: Nullable(Type.String({ maxLength: 64, description: 'The reseller/parent account; it sees this account with include_subaccounts' })),
   accountcodes: LIST("Asterisk accountcodes whose calls are this account's", 'acme'),
   numbers: LIST("DIDs and extensions whose calls are this account's", '+4930123456'),
@@ -20,7 +32,10 @@ export const AccountFields = Type.Partial(Type.Object(WRITABLE), { additionalPro
 export type AccountFields = Static<typeof AccountFields>;
 const EXAMPLE = { id: 'acme', name: 'Acme Inc.', realm: 'acme.sip.example.com', numbers: ['+4930123456'] };
 /** create: name is required */
-export const NewAccountBody = Body(Type.Composite([AccountFields, Type.Object({ name: WRITABLE.name })], { additionalProperties: false, title: 'NewAccount' }), EXAMPLE);
+export const NewAccountBody = Body(
+  Type.Composite([AccountFields, Type.Object({ name: WRITABLE.name })], { additionalProperties: false, title: 'NewAccount' }),
+  EXAMPLE,
+);
 export const AccountBody = Body(AccountFields, { name: 'Acme Inc.', numbers: ['+4930123456', '+4930123457'] });
 
 export const Account_ = Type.Object(
@@ -68,5 +83,16 @@ export function presentToken(t: Token): Static<typeof Token_> {
 
 // the documented examples are what the presenters make of an account and a token
 const T = 1_764_000_000_000;
-Account_.examples = [presentAccount({ id: 'acme', name: 'Acme Inc.', realm: 'acme.sip.example.com', parent_id: null, accountcodes: [], numbers: ['+4930123456'], created: T, updated: T })];
+Account_.examples = [
+  presentAccount({
+    id: 'acme',
+    name: 'Acme Inc.',
+    realm: 'acme.sip.example.com',
+    parent_id: null,
+    accountcodes: [],
+    numbers: ['+4930123456'],
+    created: T,
+    updated: T,
+  }),
+];
 Token_.examples = [presentToken({ id: '9c1e0f7a2b3d4c5e6f708192a3b4c5d6', account_id: 'acme', created: T, last_used: T + 60_000 })];

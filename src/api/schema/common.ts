@@ -9,7 +9,10 @@ import { Type, type Static, type TObject, type TProperties, type TSchema, type T
 export const Gregorian = (description: string) => Type.Integer({ description: `${description} (Gregorian seconds)`, minimum: 0, examples: [63_930_000_000] });
 
 /** a string out of a fixed list: {"type": "string", "enum": [...]} rather than an anyOf of constants */
-export function StringEnum<const T extends readonly string[]>(values: T, options: { description?: string; default?: T[number]; examples?: T[number][] } = {}): TUnsafe<T[number]> {
+export function StringEnum<const T extends readonly string[]>(
+  values: T,
+  options: { description?: string; default?: T[number]; examples?: T[number][] } = {},
+): TUnsafe<T[number]> {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
 }
 
@@ -27,17 +30,21 @@ export function Nullable<T extends TSchema>(schema: T): TUnsafe<Static<T> | null
 const REQUEST_ID = Type.String({ description: 'The id of this request (also the X-Request-ID header)', examples: ['4f1c2a9e0b7d4c3e8a6f5b2d1c0e9f8a'] });
 
 /** Kazoo's success envelope around `data`, with the extra top-level fields a route adds */
-export function Ok<T extends TSchema, P extends TProperties = {}>(data: T, extra?: P, description = "Success, in Kazoo's envelope") {
+export function Ok<T extends TSchema, P extends TProperties = Record<never, TSchema>>(data: T, extra?: P, description = "Success, in Kazoo's envelope") {
   return Type.Object({ data, ...(extra ?? ({} as P)), status: Type.Literal('success'), request_id: REQUEST_ID }, { description });
 }
 
 /** a page of a list: Kazoo's page_size and start_key/next_start_key */
 export function Paged<T extends TSchema>(item: T) {
-  return Ok(Type.Array(item), {
-    page_size: Type.Integer({ description: 'How many items this page holds', examples: [1] }),
-    start_key: Type.Optional(Type.String({ description: 'The start_key this page was asked for' })),
-    next_start_key: Type.Optional(Type.String({ description: 'Send as start_key for the next page; absent on the last page' })),
-  }, 'A page of the list, in Kazoo\'s envelope');
+  return Ok(
+    Type.Array(item),
+    {
+      page_size: Type.Integer({ description: 'How many items this page holds', examples: [1] }),
+      start_key: Type.Optional(Type.String({ description: 'The start_key this page was asked for' })),
+      next_start_key: Type.Optional(Type.String({ description: 'Send as start_key for the next page; absent on the last page' })),
+    },
+    "A page of the list, in Kazoo's envelope",
+  );
 }
 
 /** Kazoo's error shape: {"data": {field: {rule: {"message": …}}}, "error": "400", "message": …} */

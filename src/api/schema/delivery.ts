@@ -122,4 +122,16 @@ Attempt_.examples = [
     ),
   },
 ];
-Delivery_.examples = [presentDelivery({ id: '3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f', webhook_id: '5a2f0c1e9d8b4a7c6e3f2a1b0c9d8e7f', ...CALL, status: 'succeeded', tries: 1, next_at: T, last_error: null, created: T, updated: T })];
+Delivery_.examples = [
+  presentDelivery({
+    id: '3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f',
+    webhook_id: '5a2f0c1e9d8b4a7c6e3f2a1b0c9d8e7f',
+    ...CALL,
+    status: 'succeeded',
+    tries: 1,
+    next_at: T,
+    last_error: null,
+    created: T,
+    updated: T,
+  }),
+];

@@ -6,7 +6,8 @@ import { toGregorianSeconds } from '../../shared/gregorian.js';
 import { Body, Gregorian, Nullable, StringEnum } from './common.js';
 
 const HOOKS = Object.keys(HOOK_TYPES) as (keyof typeof HOOK_TYPES)[];
-const URI = (description: string) => Type.String({ maxLength: 2048, description: `${description}: an http:// or https:// URL`, examples: ['https://crm.example.com/calls'] });
+const URI = (description: string) =>
+  Type.String({ maxLength: 2048, description: `${description}: an http:// or https:// URL`, examples: ['https://crm.example.com/calls'] });
 const SCALAR = Type.Unsafe<string | number | boolean | null>({ type: ['string', 'number', 'boolean', 'null'], maxLength: 1024 });
 
 /** the fields a client may set; every one optional here, create/replace require uri and hook */
@@ -37,10 +38,21 @@ const WRITABLE = {
     ],
     { description: 'Extra request headers (at most 30); the signing and framing headers are reserved', examples: [{ Authorization: 'Bearer crm-token' }] },
   ),
-  event_filter: Type.Union([Type.String({ maxLength: 64, pattern: '^[0-9A-Za-z+*?#._@-]*$', 'x-error': 'Use a number or a pattern of digits with * (any run) and ? (one character)' }), Type.Integer({ minimum: 0 }), Type.Null()], {
-    description: 'Only calls from or to numbers matching it: a number, or digits with * (any run) and ? (one character)',
-    examples: ['+4930*'],
-  }),
+  event_filter: Type.Union(
+    [
+      Type.String({
+        maxLength: 64,
+        pattern: '^[0-9A-Za-z+*?#._@-]*$',
+        'x-error': 'Use a number or a pattern of digits with * (any run) and ? (one character)',
+      }),
+      Type.Integer({ minimum: 0 }),
+      Type.Null(),
+    ],
+    {
+      description: 'Only calls from or to numbers matching it: a number, or digits with * (any run) and ? (one character)',
+      examples: ['+4930*'],
+    },
+  ),
   include_internal_legs: Type.Boolean({ default: false, description: 'Also the legs between two extensions' }),
   include_subaccounts: Type.Boolean({ default: false, description: "Also the calls of the account's sub-accounts" }),
   failover_uri: Nullable(URI('While the uri is failing, deliveries go here')),
@@ -85,7 +97,9 @@ export const Webhook_ = Type.Object(
     include_subaccounts: Type.Boolean(),
     failover_uri: Nullable(Type.String()),
     disabled_reason: Nullable(Type.String({ description: 'Why callhook disabled it (410 Gone, failing too long), or null' })),
-    health: StringEnum(['healthy', 'failing', 'disabled'] as const, { description: 'failing: deliveries wait and probes test the uri; disabled: enabled is false' }),
+    health: StringEnum(['healthy', 'failing', 'disabled'] as const, {
+      description: 'failing: deliveries wait and probes test the uri; disabled: enabled is false',
+    }),
     failing_since: Nullable(Gregorian('Since when it has been failing')),
     last_error: Nullable(Type.String({ description: 'The last failure, e.g. "HTTP 503" or "timeout"', examples: ['HTTP 503'] })),
     next_probe: Nullable(Gregorian('When the next probe of a failing uri goes out')),
@@ -98,9 +112,12 @@ export const Webhook_ = Type.Object(
 export type WebhookShown = Static<typeof Webhook_>;
 
 /** on create only, the signing secret beside the webhook */
-export const CreatedWebhook = Type.Composite([Webhook_, Type.Object({ secret: Type.String({ description: 'The signing secret (shown here, by GET …/secret and on rotate)' }) })], {
-  title: 'CreatedWebhook',
-});
+export const CreatedWebhook = Type.Composite(
+  [Webhook_, Type.Object({ secret: Type.String({ description: 'The signing secret (shown here, by GET …/secret and on rotate)' }) })],
+  {
+    title: 'CreatedWebhook',
+  },
+);
 
 export const WebhookSecret = Type.Object(
   {
@@ -117,7 +134,10 @@ export const HookType = Type.Object(
 );
 
 export const ReenableBody = Body(
-  Type.Object({ 're-enable': Type.Literal(true, { description: 'Re-enable every webhook of the account that callhook disabled' }) }, { additionalProperties: false }),
+  Type.Object(
+    { 're-enable': Type.Literal(true, { description: 'Re-enable every webhook of the account that callhook disabled' }) },
+    { additionalProperties: false },
+  ),
   { 're-enable': true },
 );
 export const Reenabled = Type.Object({ 're-enable': Type.Literal(true), enabled: Type.Integer({ minimum: 0, description: 'How many were re-enabled' }) });

@@ -10,10 +10,37 @@ import { AppError } from '../../shared/errors.js';
 import type { Webhook } from '../../hooks/model.js';
 import type { LegChanges } from '../../calls/types.js';
 import type {
-  Account, Attempt, AttemptInput, AttemptQuery, Delivery, DeliveryQuery, DeliveryUpdate, DueDelivery, Page, PageResult,
-  PruneResult, Slots, Store, StoredEvent, StoredLeg, Token,
+  Account,
+  Attempt,
+  AttemptInput,
+  AttemptQuery,
+  Delivery,
+  DeliveryQuery,
+  DeliveryUpdate,
+  DueDelivery,
+  Page,
+  PageResult,
+  PruneResult,
+  Slots,
+  Store,
+  StoredEvent,
+  StoredLeg,
+  Token,
 } from '../store.js';
-import { ACCOUNT_LEFTOVERS, EDITABLE_COLUMNS, HEALTH_COLUMNS, HEALTH_RESET, WEBHOOK_COLUMNS, accountParams, healthParams, pageOf, toAccount, toWebhook, webhookParams, type Row } from '../rows.js';
+import {
+  ACCOUNT_LEFTOVERS,
+  EDITABLE_COLUMNS,
+  HEALTH_COLUMNS,
+  HEALTH_RESET,
+  WEBHOOK_COLUMNS,
+  accountParams,
+  healthParams,
+  pageOf,
+  toAccount,
+  toWebhook,
+  webhookParams,
+  type Row,
+} from '../rows.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 import { CLAIMABLE_COLUMNS, claimsInTurn, toClaimable } from '../turns.js';
 import type { HealthState, WebhookHealth } from '../../hooks/health.js';
@@ -152,10 +179,15 @@ export class PostgresStore implements Store {
   }
   async updateAccount(a: Account): Promise<void> {
     const p = accountParams(a);
-    await this.pool.query(
-      'UPDATE accounts SET name = $2, realm = $3, parent_id = $4, accountcodes = $5, numbers = $6, updated = $7 WHERE id = $1',
-      [p.id, p.name, p.realm, p.parent_id, p.accountcodes, p.numbers, p.updated],
-    );
+    await this.pool.query('UPDATE accounts SET name = $2, realm = $3, parent_id = $4, accountcodes = $5, numbers = $6, updated = $7 WHERE id = $1', [
+      p.id,
+      p.name,
+      p.realm,
+      p.parent_id,
+      p.accountcodes,
+      p.numbers,
+      p.updated,
+    ]);
   }
   async deleteAccount(id: string): Promise<boolean> {
     return this.tx(async (c) => {
@@ -169,10 +201,7 @@ export class PostgresStore implements Store {
     await this.pool.query('INSERT INTO tokens (id, account_id, hash, created) VALUES ($1, $2, $3, $4)', [t.id, t.account_id, hash, t.created]);
   }
   async findToken(hash: string): Promise<Token | undefined> {
-    const [r] = await this.rows<Token>(
-      'UPDATE tokens SET last_used = $2 WHERE hash = $1 RETURNING id, account_id, created, last_used',
-      [hash, Date.now()],
-    );
+    const [r] = await this.rows<Token>('UPDATE tokens SET last_used = $2 WHERE hash = $1 RETURNING id, account_id, created, last_used', [hash, Date.now()]);
     return r;
   }
   async listTokens(accountId: string): Promise<Token[]> {
@@ -196,7 +225,9 @@ export class PostgresStore implements Store {
   async listWebhooks(accountId: string, page: Page): Promise<PageResult<Webhook>> {
     const rows = (
       await this.rows(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = $1 AND id >= $2 ORDER BY id LIMIT $3`, [
-        accountId, page.start_key ?? '', page.limit + 1,
+        accountId,
+        page.start_key ?? '',
+        page.limit + 1,
       ])
     ).map(toWebhook);
     return pageOf(rows, page.limit, (h) => h.id);
@@ -208,10 +239,11 @@ export class PostgresStore implements Store {
     await this.tx(async (c) => {
       if (h.enabled) await c.query(SEND_NOW_IF_DISABLED, [h.updated, h.id, null]);
       // re-enabled, or given another uri: it starts healthy
-      await c.query(
-        `UPDATE webhooks SET ${HEALTH_RESET} WHERE id = $1 AND health <> 'healthy' AND ((NOT enabled AND $2::boolean) OR uri <> $3)`,
-        [h.id, h.enabled, h.uri],
-      );
+      await c.query(`UPDATE webhooks SET ${HEALTH_RESET} WHERE id = $1 AND health <> 'healthy' AND ((NOT enabled AND $2::boolean) OR uri <> $3)`, [
+        h.id,
+        h.enabled,
+        h.uri,
+      ]);
       // enabled, or disabled by its owner (no reason): it stops collecting for later
       await c.query(
         `UPDATE webhooks SET ${EDITABLE.map((c) => `${c} = ${at(c)}`).join(', ')},
@@ -230,17 +262,23 @@ export class PostgresStore implements Store {
   }
   async disableWebhook(id: string, reason: string, at: number, collect = false, seenUpdated = Number.MAX_SAFE_INTEGER): Promise<boolean> {
     return (
-      (await this.changes(
-        'UPDATE webhooks SET enabled = FALSE, paused = $2, disabled_reason = $3, updated = $4 WHERE id = $1 AND enabled AND updated <= $5',
-        [id, collect, reason, at, seenUpdated],
-      )) > 0
+      (await this.changes('UPDATE webhooks SET enabled = FALSE, paused = $2, disabled_reason = $3, updated = $4 WHERE id = $1 AND enabled AND updated <= $5', [
+        id,
+        collect,
+        reason,
+        at,
+        seenUpdated,
+      ])) > 0
     );
   }
   async reenableWebhooks(accountId: string, at: number): Promise<number> {
     return this.tx(async (c) => {
       await c.query(SEND_NOW_IF_DISABLED, [at, null, accountId]);
       await c.query(`UPDATE webhooks SET ${HEALTH_RESET} WHERE account_id = $1 AND NOT enabled AND health <> 'healthy'`, [accountId]);
-      const r = await c.query('UPDATE webhooks SET enabled = TRUE, paused = FALSE, disabled_reason = NULL, updated = $1 WHERE account_id = $2 AND NOT enabled', [at, accountId]);
+      const r = await c.query(
+        'UPDATE webhooks SET enabled = TRUE, paused = FALSE, disabled_reason = NULL, updated = $1 WHERE account_id = $2 AND NOT enabled',
+        [at, accountId],
+      );
       return r.rowCount ?? 0;
     });
   }
@@ -307,7 +345,12 @@ export class PostgresStore implements Store {
         for (const { event: ev, webhookIds } of items) {
           if (!isNew.has(ev.id)) continue;
           isNew.delete(ev.id); // the same event twice in one batch: its deliveries once
-          for (const hookId of webhookIds) d.id.push(deliveryId(ev.id, hookId)), d.event.push(ev.id), d.hook.push(hookId), d.leg.push(ev.leg);
+          for (const hookId of webhookIds) {
+            d.id.push(deliveryId(ev.id, hookId));
+            d.event.push(ev.id);
+            d.hook.push(hookId);
+            d.leg.push(ev.leg);
+          }
         }
         if (d.id.length > 0) {
           // in the order of the batch (seq keeps each leg's order); a webhook deleted since the
@@ -350,7 +393,11 @@ export class PostgresStore implements Store {
         // and then find it taken), so no other claim probes the webhook while this probe is out
         let taken = 0;
         if (h.probe) {
-          const turn = await c.query('UPDATE webhooks SET next_probe = $2 WHERE id = $1 AND (next_probe IS NULL OR next_probe <= $3)', [h.hook.id, now + leaseMs, now]);
+          const turn = await c.query('UPDATE webhooks SET next_probe = $2 WHERE id = $1 AND (next_probe IS NULL OR next_probe <= $3)', [
+            h.hook.id,
+            now + leaseMs,
+            now,
+          ]);
           if (turn.rowCount === 1 && (taken = await take(h.hook.id, 1, 'probe')) === 0) {
             await c.query('UPDATE webhooks SET next_probe = $2 WHERE id = $1', [h.hook.id, now]);
           }
@@ -367,8 +414,22 @@ export class PostgresStore implements Store {
   async recordAttempts(items: { attempt: AttemptInput; update?: DeliveryUpdate }[]): Promise<void> {
     if (items.length === 0) return;
     const cols = [
-      'delivery_id', 'webhook_id', 'account_id', 'event_id', 'hook_event', 'call_id', 'uri', 'method', 'status_code', 'response_body',
-      'duration_ms', 'try_number', 'retries_left', 'result', 'reason', 'created',
+      'delivery_id',
+      'webhook_id',
+      'account_id',
+      'event_id',
+      'hook_event',
+      'call_id',
+      'uri',
+      'method',
+      'status_code',
+      'response_body',
+      'duration_ms',
+      'try_number',
+      'retries_left',
+      'result',
+      'reason',
+      'created',
     ] as const;
     const casts = ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'int', 'text', 'int', 'int', 'int', 'text', 'text', 'bigint'];
     const updates = items.filter((i) => i.update);
@@ -383,8 +444,12 @@ export class PostgresStore implements Store {
          FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::bigint[]) AS u(id, status, tries, next_at, last_error, at)
          WHERE d.id = u.id`,
         [
-          updates.map((i) => i.update!.id), updates.map((i) => i.update!.status), updates.map((i) => i.update!.tries),
-          updates.map((i) => i.update!.next_at), updates.map((i) => i.update!.last_error), updates.map((i) => i.attempt.created),
+          updates.map((i) => i.update!.id),
+          updates.map((i) => i.update!.status),
+          updates.map((i) => i.update!.tries),
+          updates.map((i) => i.update!.next_at),
+          updates.map((i) => i.update!.last_error),
+          updates.map((i) => i.attempt.created),
         ],
       );
     });
@@ -414,23 +479,32 @@ export class PostgresStore implements Store {
   }
   async failuresSince(webhookId: string, since: number): Promise<number> {
     return (
-      await this.rows<{ n: number }>("SELECT COUNT(*) AS n FROM attempts WHERE webhook_id = $1 AND result = 'failure' AND created >= $2", [
-        webhookId, since,
-      ])
+      await this.rows<{ n: number }>("SELECT COUNT(*) AS n FROM attempts WHERE webhook_id = $1 AND result = 'failure' AND created >= $2", [webhookId, since])
     )[0]!.n;
   }
   async listDeliveries(q: DeliveryQuery): Promise<PageResult<Delivery>> {
     const where = ['d.webhook_id = $1'];
     const args: unknown[] = [q.webhook_id];
-    if (q.status) args.push(q.status), where.push(`d.status = $${args.length}`);
-    if (q.start_key) args.push(Number(q.start_key)), where.push(`d.seq <= $${args.length}`);
+    if (q.status) {
+      args.push(q.status);
+      where.push(`d.status = $${args.length}`);
+    }
+    if (q.start_key) {
+      args.push(Number(q.start_key));
+      where.push(`d.seq <= $${args.length}`);
+    }
     args.push(q.limit + 1);
     const rows = await this.rows<Delivery & { seq: number }>(
       `SELECT d.seq, d.id, d.event_id, d.webhook_id, e.hook_event, e.call_id, d.status, d.tries, d.next_at, d.last_error, d.created, d.updated
        FROM deliveries d JOIN events e ON e.id = d.event_id WHERE ${where.join(' AND ')} ORDER BY d.seq DESC LIMIT $${args.length}`,
       args,
     );
-    return pageOf(rows, q.limit, (d) => d.seq, ({ seq: _seq, ...d }) => d);
+    return pageOf(
+      rows,
+      q.limit,
+      (d) => d.seq,
+      ({ seq: _seq, ...d }) => d,
+    );
   }
   async retryDelivery(webhookId: string, id: string, now: number): Promise<boolean> {
     return (
@@ -473,7 +547,9 @@ export class PostgresStore implements Store {
   }
 
   async ping(): Promise<void> {
-    await this.pool.query("INSERT INTO settings (key, value) VALUES ('ready_check', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [String(Date.now())]);
+    await this.pool.query("INSERT INTO settings (key, value) VALUES ('ready_check', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [
+      String(Date.now()),
+    ]);
   }
 
   async close(): Promise<void> {

@@ -9,12 +9,40 @@ import { AppError } from '../../shared/errors.js';
 import type { Webhook } from '../../hooks/model.js';
 import type { LegChanges } from '../../calls/types.js';
 import type {
-  Account, Attempt, AttemptInput, AttemptQuery, Delivery, DeliveryQuery, DeliveryStatus, DeliveryUpdate, DueDelivery, Page, PageResult,
-  PruneResult, Slots, Store, StoredEvent, StoredLeg, Token,
+  Account,
+  Attempt,
+  AttemptInput,
+  AttemptQuery,
+  Delivery,
+  DeliveryQuery,
+  DeliveryStatus,
+  DeliveryUpdate,
+  DueDelivery,
+  Page,
+  PageResult,
+  PruneResult,
+  Slots,
+  Store,
+  StoredEvent,
+  StoredLeg,
+  Token,
 } from '../store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { CLAIMABLE_COLUMNS, claimsInTurn, toClaimable } from '../turns.js';
-import { ACCOUNT_LEFTOVERS, EDITABLE_COLUMNS, HEALTH_COLUMNS, HEALTH_RESET, WEBHOOK_COLUMNS, accountParams, healthParams, pageOf, toAccount, toWebhook, webhookParams, type Row } from '../rows.js';
+import {
+  ACCOUNT_LEFTOVERS,
+  EDITABLE_COLUMNS,
+  HEALTH_COLUMNS,
+  HEALTH_RESET,
+  WEBHOOK_COLUMNS,
+  accountParams,
+  healthParams,
+  pageOf,
+  toAccount,
+  toWebhook,
+  webhookParams,
+  type Row,
+} from '../rows.js';
 import type { HealthState, WebhookHealth } from '../../hooks/health.js';
 
 /** the writer checkpoints itself only when the log grows past this many pages (the checkpointer stopped or fell behind) */
@@ -135,7 +163,11 @@ export class SqliteStore implements Store {
       touchToken: p('UPDATE tokens SET last_used = ? WHERE id = ?'),
       listTokens: p('SELECT id, account_id, created, last_used FROM tokens WHERE account_id = ? ORDER BY created, id'),
       deleteToken: p('DELETE FROM tokens WHERE account_id = ? AND id = ?'),
-      insertWebhook: p(`INSERT INTO webhooks (${WEBHOOK_COLUMNS}) VALUES (${WEBHOOK_COLUMNS.split(', ').map((c) => `@${c}`).join(', ')})`),
+      insertWebhook: p(
+        `INSERT INTO webhooks (${WEBHOOK_COLUMNS}) VALUES (${WEBHOOK_COLUMNS.split(', ')
+          .map((c) => `@${c}`)
+          .join(', ')})`,
+      ),
       getWebhook: p(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = ? AND id = ?`),
       webhookById: p(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?`),
       listWebhooks: p(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = ? AND id >= ? ORDER BY id LIMIT ?`),
@@ -145,13 +177,9 @@ export class SqliteStore implements Store {
          WHERE account_id = @account_id AND id = @id`,
       ),
       // a webhook re-enabled, or given another uri, starts healthy (run before the edit is saved)
-      resetHealth: p(
-        `UPDATE webhooks SET ${HEALTH_RESET} WHERE id = @id AND health != 'healthy' AND ((enabled = 0 AND @enabled = 1) OR uri != @uri)`,
-      ),
+      resetHealth: p(`UPDATE webhooks SET ${HEALTH_RESET} WHERE id = @id AND health != 'healthy' AND ((enabled = 0 AND @enabled = 1) OR uri != @uri)`),
       resetHealthOfDisabled: p(`UPDATE webhooks SET ${HEALTH_RESET} WHERE account_id = ? AND enabled = 0 AND health != 'healthy'`),
-      setHealth: p(
-        `UPDATE webhooks SET ${HEALTH_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id AND (@from IS NULL OR health = @from)`,
-      ),
+      setHealth: p(`UPDATE webhooks SET ${HEALTH_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id AND (@from IS NULL OR health = @from)`),
       // a recovered webhook's backlog goes out now (through the pending deliveries of that webhook)
       sendNow: p("UPDATE deliveries INDEXED BY deliveries_pending_leg SET next_at = @now WHERE webhook_id = @id AND status = 'pending' AND next_at > @now"),
       probeGuard: p('UPDATE webhooks SET next_probe = ? WHERE id = ?'),
@@ -165,9 +193,7 @@ export class SqliteStore implements Store {
       deleteWebhook: p('DELETE FROM webhooks WHERE account_id = ? AND id = ?'),
       disableWebhook: p('UPDATE webhooks SET enabled = 0, paused = ?, disabled_reason = ?, updated = ? WHERE id = ? AND enabled = 1 AND updated <= ?'),
       reenable: p('UPDATE webhooks SET enabled = 1, paused = 0, disabled_reason = NULL, updated = ? WHERE account_id = ? AND enabled = 0'),
-      insertEvent: p(
-        'INSERT OR IGNORE INTO events (id, account_id, hook_event, leg, call_id, payload, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
+      insertEvent: p('INSERT OR IGNORE INTO events (id, account_id, hook_event, leg, call_id, payload, created) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       insertDelivery: p(
         // ready: the first pending delivery of its leg to its hook (the only one a claim may take;
         // migration 5's triggers move the mark on). VALUES, not INSERT … SELECT: a SELECT that
@@ -213,9 +239,7 @@ export class SqliteStore implements Store {
       // row of @before or later: each prune reads those, not the whole table (a scan of months
       // of rows blocked the thread every hour). A row a few ms out of order waits for the next.
       pruneAttempts: p(`DELETE FROM attempts WHERE created < @before AND id < ${firstRowFrom('attempts', 'id')}`),
-      pruneDeliveries: p(
-        `DELETE FROM deliveries WHERE status != 'pending' AND updated < @before AND seq < ${firstRowFrom('deliveries', 'seq')}`,
-      ),
+      pruneDeliveries: p(`DELETE FROM deliveries WHERE status != 'pending' AND updated < @before AND seq < ${firstRowFrom('deliveries', 'seq')}`),
       pruneEvents: p(
         `DELETE FROM events WHERE created < @before AND rowid < ${firstRowFrom('events', 'rowid')}
          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)`,
@@ -236,9 +260,7 @@ export class SqliteStore implements Store {
 
   private migrate(): void {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)');
-    const done = new Set(
-      (this.db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => r.version as number),
-    );
+    const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => r.version as number));
     SQLITE_MIGRATIONS.forEach((sql, i) => {
       const version = i + 1;
       if (done.has(version)) return;
@@ -448,14 +470,22 @@ export class SqliteStore implements Store {
     const args: unknown[] = [q.webhook_id];
     // the status as a literal, so that the planner takes the failed deliveries' own index
     if (q.status) where.push(`d.status = '${STATUS_LITERAL[q.status]}'`);
-    if (q.start_key) where.push('d.seq <= ?'), args.push(Number(q.start_key));
+    if (q.start_key) {
+      where.push('d.seq <= ?');
+      args.push(Number(q.start_key));
+    }
     const rows = this.db
       .prepare(
         `SELECT d.seq, d.id, d.event_id, d.webhook_id, e.hook_event, e.call_id, d.status, d.tries, d.next_at, d.last_error, d.created, d.updated
          FROM deliveries d JOIN events e ON e.id = d.event_id WHERE ${where.join(' AND ')} ORDER BY d.seq DESC LIMIT ?`,
       )
       .all(...args, q.limit + 1) as (Delivery & { seq: number })[];
-    return pageOf(rows, q.limit, (d) => d.seq, ({ seq: _seq, ...d }) => d);
+    return pageOf(
+      rows,
+      q.limit,
+      (d) => d.seq,
+      ({ seq: _seq, ...d }) => d,
+    );
   }
   async retryDelivery(webhookId: string, deliveryId: string, now: number): Promise<boolean> {
     return this.stmt.retryOne!.run({ webhook_id: webhookId, id: deliveryId, now }).changes > 0;
@@ -493,8 +523,22 @@ export class SqliteStore implements Store {
     this.db.transaction(() => {
       for (const { attempt: a, update: u } of items) {
         this.stmt.insertAttempt!.run(
-          a.delivery_id, a.webhook_id, a.account_id, a.event_id, a.hook_event, a.call_id, a.uri, a.method,
-          a.status_code, a.response_body, a.duration_ms, a.try_number, a.retries_left, a.result, a.reason, a.created,
+          a.delivery_id,
+          a.webhook_id,
+          a.account_id,
+          a.event_id,
+          a.hook_event,
+          a.call_id,
+          a.uri,
+          a.method,
+          a.status_code,
+          a.response_body,
+          a.duration_ms,
+          a.try_number,
+          a.retries_left,
+          a.result,
+          a.reason,
+          a.created,
         );
         if (!u) continue;
         const lease = this.leases.get(u.id);
@@ -507,13 +551,23 @@ export class SqliteStore implements Store {
   async listAttempts(q: AttemptQuery): Promise<PageResult<Attempt>> {
     const where = ['account_id = ?'];
     const args: unknown[] = [q.account_id];
-    if (q.webhook_id) where.push('webhook_id = ?'), args.push(q.webhook_id);
-    if (q.created_from !== undefined) where.push('created >= ?'), args.push(q.created_from);
-    if (q.created_to !== undefined) where.push('created <= ?'), args.push(q.created_to);
-    if (q.start_key) where.push('id <= ?'), args.push(Number(q.start_key));
-    const rows = this.db
-      .prepare(`SELECT * FROM attempts WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`)
-      .all(...args, q.limit + 1) as Attempt[];
+    if (q.webhook_id) {
+      where.push('webhook_id = ?');
+      args.push(q.webhook_id);
+    }
+    if (q.created_from !== undefined) {
+      where.push('created >= ?');
+      args.push(q.created_from);
+    }
+    if (q.created_to !== undefined) {
+      where.push('created <= ?');
+      args.push(q.created_to);
+    }
+    if (q.start_key) {
+      where.push('id <= ?');
+      args.push(Number(q.start_key));
+    }
+    const rows = this.db.prepare(`SELECT * FROM attempts WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`).all(...args, q.limit + 1) as Attempt[];
     return pageOf(rows, q.limit, (a) => a.id);
   }
 
