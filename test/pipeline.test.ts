@@ -106,7 +106,7 @@ describe.each(SCENARIOS)('$name', ({ events, legs }) => {
 });
 
 describe('payload fields', () => {
-  it('carries every DESIGN.md §3 field with the right values and types (JSON)', async () => {
+  it('carries every payload field of docs/api.md with the right values and types (JSON)', async () => {
     await hook({ uri: receiver.url('/json'), format: 'json' });
     ari.send(...loadFixture('dial_answered.jsonl'));
     await receiver.waitFor(8);

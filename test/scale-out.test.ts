@@ -1,6 +1,6 @@
 /**
  * callhook on PostgreSQL: two processes on one store, both listening to the same Asterisk (as
- * DESIGN.md's scale-out): every event reaches each webhook once, each leg in order, and an
+ * docs/delivery.md, several processes on PostgreSQL): every event reaches each webhook once, each leg in order, and an
  * account created through one process's API is used by the other's ingest; processes with one
  * role each; and the server dropping every connection mid-stream loses nothing.
  */

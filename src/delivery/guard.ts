@@ -1,5 +1,5 @@
 /**
- * Webhook target guard (DESIGN §7). Refused unless allow-listed (CALLHOOK_ALLOW_TARGETS):
+ * Webhook target guard (docs/security.md, target guard). Refused unless allow-listed (CALLHOOK_ALLOW_TARGETS):
  * loopback, unspecified (0.0.0.0/8, ::), link-local (169.254/16 with the metadata address
  * 169.254.169.254, fe80::/10), the cloud metadata addresses 100.100.100.200 and
  * fd00:ec2::254, multicast (224/4, ff00::/8), broadcast (255.255.255.255), the IPv4-compatible

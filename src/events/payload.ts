@@ -1,5 +1,5 @@
 /**
- * The WIRECLOUD/Kazoo webhook payload of one call event (DESIGN.md §3). Every field has its
+ * The WIRECLOUD/Kazoo webhook payload of one call event (docs/api.md, what a receiver gets). Every field has its
  * documented type whatever the leg holds: strings are strings ('' when the value was of
  * another type), is_internal_leg a boolean, custom_channel_vars an object of strings; no
  * __proto__/constructor/prototype key ever reaches a receiver.

@@ -1,5 +1,5 @@
 /**
- * The webhook target guard (DESIGN §7): table tests of every address form, by the guard alone,
+ * The webhook target guard (docs/security.md, target guard): table tests of every address form, by the guard alone,
  * at create time through checkUrl, and at connect time through HttpSender and ThreadSender
  * against a real local receiver (test/api/targets.test.ts has the API's create/edit check).
  */

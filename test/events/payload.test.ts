@@ -34,7 +34,7 @@ describe('Gregorian seconds', () => {
 });
 
 describe('buildPayload', () => {
-  it('has every field of DESIGN.md §3 with its type', () => {
+  it('has every payload field of docs/api.md with its type', () => {
     const p = buildPayload(event, 'acme.example');
     expect(p).toEqual({
       hook_event: 'channel_destroy',
