@@ -1,7 +1,19 @@
 /** The call events the tracker emits, and what it hands the store of its legs. */
 import type { Direction } from './direction.js';
 
-export type HookEvent = 'channel_create' | 'channel_answer' | 'channel_bridge' | 'channel_destroy';
+/** the call events there are (each is also a webhook's hook type) */
+export const HOOK_EVENTS = [
+  'channel_create',
+  'channel_answer',
+  'channel_bridge',
+  'channel_transfer',
+  'channel_hold',
+  'channel_unhold',
+  'dtmf',
+  'sms',
+  'channel_destroy',
+] as const;
+export type HookEvent = (typeof HOOK_EVENTS)[number];
 
 export interface HangupView {
   /** the leg vanished while callhook was not listening; found out by reconciling with Asterisk */

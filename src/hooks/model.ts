@@ -11,9 +11,18 @@ export const HOOK_TYPES = {
   channel_create: 'A new call leg: an endpoint called the PBX or the PBX dialed out',
   channel_answer: 'A call leg was answered',
   channel_bridge: 'Two call legs were connected to each other',
+  channel_transfer: 'A call leg was transferred (blind or attended): who has the call now',
+  channel_hold: 'A call leg was put on hold',
+  channel_unhold: 'A call leg was taken off hold',
+  dtmf: 'A DTMF digit a call leg sent (one event per digit)',
+  sms: "A text message (SIP MESSAGE) the PBX received for one of the account's numbers",
   channel_destroy: 'A call leg hung up, with cause and durations',
-  all: 'Every call event',
+  all: 'Every call event and message',
   notifications: "The health of the account's other webhooks: webhook_failing, webhook_recovered, webhook_disabled (not part of all)",
+  voice_call: "seven.io's voice_call: a new inbound call (channel_create of an inbound leg)",
+  voice_status: "seven.io's voice_status: channel_answer, channel_bridge, channel_transfer and channel_destroy",
+  voice_dtmf: "seven.io's voice_dtmf: dtmf",
+  sms_mo: "seven.io's sms_mo: sms",
 } as const;
 export type HookType = keyof typeof HOOK_TYPES;
 export type HttpVerb = 'get' | 'post' | 'put';

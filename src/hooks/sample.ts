@@ -1,9 +1,12 @@
 /** A sample call event for POST …/webhooks/{id}/test: a made-up inbound leg, marked as a test. */
 import { randomBytes } from 'node:crypto';
-import type { HookEvent } from '../calls/types.js';
+import { HOOK_EVENTS, type HookEvent } from '../calls/types.js';
 import { buildPayload, type Payload } from '../events/payload.js';
 import { noticePayload } from '../events/notice.js';
 import type { HookType } from './model.js';
+
+/** the event a test send of a hook type that takes several shows */
+const SAMPLE_OF = { all: 'channel_create', voice_call: 'channel_create', voice_status: 'channel_answer', voice_dtmf: 'dtmf', sms_mo: 'sms' } as const;
 
 export function samplePayload(hook: HookType, accountId: string, realm: string, now = Date.now()): Payload {
   const id = randomBytes(8).toString('hex');
@@ -21,7 +24,7 @@ export function samplePayload(hook: HookType, accountId: string, realm: string, 
     };
     return { ...noticePayload(facts, `test-${id}`), call_id: `test-${id}@callhook`, test: true };
   }
-  const hookEvent: HookEvent = hook === 'all' ? 'channel_create' : hook;
+  const hookEvent: HookEvent = (HOOK_EVENTS as readonly string[]).includes(hook) ? (hook as HookEvent) : SAMPLE_OF[hook as keyof typeof SAMPLE_OF];
   const payload = buildPayload(
     {
       hookEvent,

@@ -10,7 +10,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
 import type { AriMetrics, AriState } from '../ari/client.js';
-import type { HookEvent } from '../calls/types.js';
+import { HOOK_EVENTS, type HookEvent } from '../calls/types.js';
 import type { IngestMetrics } from '../pipeline/ingest.js';
 import type { DeliveryMetrics, StatusClass } from '../delivery/dispatcher.js';
 import type { Store } from '../store/store.js';
@@ -20,7 +20,6 @@ export const PREFIX = 'callhook_';
 /** seconds from the PBX's event to the receiver's 2xx: a webhook sent at once takes ms, a retry seconds, a backlog after an outage minutes */
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600];
 
-const HOOK_EVENTS: HookEvent[] = ['channel_create', 'channel_answer', 'channel_bridge', 'channel_destroy'];
 const STATUS_CLASSES: StatusClass[] = ['2xx', '3xx', '4xx', '5xx', 'error', 'timeout'];
 export const DELIVERY_RESULTS = ['delivered', 'failed', 'expired'] as const;
 export type DeliveryResult = (typeof DELIVERY_RESULTS)[number];

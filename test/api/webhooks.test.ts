@@ -75,9 +75,18 @@ describe('webhook CRUD', () => {
       'channel_create',
       'channel_answer',
       'channel_bridge',
+      'channel_transfer',
+      'channel_hold',
+      'channel_unhold',
+      'dtmf',
+      'sms',
       'channel_destroy',
       'all',
       'notifications',
+      'voice_call',
+      'voice_status',
+      'voice_dtmf',
+      'sms_mo',
     ]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { hookWants } from '../../src/hooks/match.js';
-import type { CallEvent } from '../../src/calls/types.js';
+import { hookWants, typeWants } from '../../src/hooks/match.js';
+import type { CallEvent, HookEvent } from '../../src/calls/types.js';
 import { webhook } from '../store/contract.js';
 
 const ev = (extra: Partial<CallEvent['leg']> = {}, hookEvent: CallEvent['hookEvent'] = 'channel_create'): CallEvent => ({
@@ -46,5 +46,29 @@ describe('hookWants', () => {
     expect(hookWants(webhook('h', 'a1', { event_filter: '1555000?' }), ev())).toBe(true);
     expect(hookWants(webhook('h', 'a1', { event_filter: '15550002' }), ev())).toBe(false);
     expect(hookWants(webhook('h', 'a1', { event_filter: '44*' }), ev())).toBe(false);
+  });
+});
+
+describe("seven.io's event types", () => {
+  const ev = (hookEvent: HookEvent, direction: 'inbound' | 'outbound' = 'inbound') =>
+    ({ hookEvent, leg: { direction } }) as Pick<CallEvent, 'hookEvent' | 'leg'>;
+  it.each([
+    ['voice_call', ev('channel_create'), true],
+    ['voice_call', ev('channel_create', 'outbound'), false],
+    ['voice_call', ev('channel_answer'), false],
+    ['voice_status', ev('channel_answer'), true],
+    ['voice_status', ev('channel_transfer'), true],
+    ['voice_status', ev('channel_destroy'), true],
+    ['voice_status', ev('channel_create'), false],
+    ['voice_status', ev('dtmf'), false],
+    ['voice_dtmf', ev('dtmf'), true],
+    ['voice_dtmf', ev('channel_hold'), false],
+    ['sms_mo', ev('sms'), true],
+    ['all', ev('sms'), true],
+    ['notifications', ev('channel_create'), false],
+    ['channel_hold', ev('channel_hold'), true],
+    ['channel_hold', ev('channel_unhold'), false],
+  ] as const)('%s takes %o: %s', (type, e, wanted) => {
+    expect(typeWants(type, e)).toBe(wanted);
   });
 });
