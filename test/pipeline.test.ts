@@ -129,6 +129,8 @@ describe('payload fields', () => {
       callee_id_number: '201',
       is_internal_leg: false,
       custom_channel_vars: { CALLHOOK_ACCOUNT: '' },
+      // the dialed leg belongs to the call of the leg that dialed it
+      linked_id: '1795531556.1',
       event_id: expect.stringMatching(/^[0-9a-f]{32}$/),
     });
     const inDestroy = all.find((p) => p.hook_event === 'channel_destroy' && p.call_direction === 'inbound')!;

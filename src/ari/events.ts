@@ -47,7 +47,30 @@ export interface AriEvent {
   bridge?: AriBridge;
   variable?: string;
   value?: string;
+  /** ChannelDtmfReceived */
+  digit?: string;
+  duration_ms?: number;
+  /** BridgeBlindTransfer: the transferred channel, and where it goes */
+  transferee?: AriChannel;
+  exten?: string;
+  context?: string;
+  /** BridgeBlindTransfer / BridgeAttendedTransfer */
+  result?: string;
+  /** BridgeAttendedTransfer: the transferring phone's two legs, and the party it connects the transferee to */
+  transferer_first_leg?: AriChannel;
+  transferer_second_leg?: AriChannel;
+  transfer_target?: AriChannel;
+  /** TextMessageReceived */
+  message?: AriMessage;
   [key: string]: unknown;
+}
+
+/** a SIP MESSAGE as ARI reports it (TextMessageReceived) */
+export interface AriMessage {
+  from: string;
+  to: string;
+  body: string;
+  variables: Record<string, string>;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -150,7 +173,7 @@ export function sanitizeAriEvent(data: unknown): { event: AriEvent } | { error: 
   if (!isObject(data) || typeof data.type !== 'string' || !data.type) return { error: 'frame has no event type' };
   const type = data.type;
   const ev = safeJson(data) as AriEvent;
-  for (const key of ['channel', 'caller', 'peer'] as const) {
+  for (const key of ['channel', 'caller', 'peer', 'transferee', 'transferer_first_leg', 'transferer_second_leg', 'transfer_target'] as const) {
     if (data[key] === undefined) continue;
     const ch = readChannel(data[key]);
     if (typeof ch === 'string') return { error: `${type}: "${key}" ${ch}` };
@@ -172,13 +195,30 @@ export function sanitizeAriEvent(data: unknown): { event: AriEvent } | { error: 
   if (data.timestamp !== undefined && (typeof data.timestamp !== 'string' || Number.isNaN(parseAriTime(data.timestamp)))) {
     return { error: `${type}: bad timestamp` };
   }
-  for (const key of ['asterisk_id', 'application', 'dialstatus', 'dialstring', 'cause_txt', 'variable', 'value'] as const) {
+  if (data.message !== undefined) {
+    const m = data.message;
+    if (!isObject(m)) return { error: `${type}: "message" is not an ARI message` };
+    ev.message = { from: text(m.from) ?? '', to: text(m.to) ?? '', body: text(m.body) ?? '', variables: stringRecord(m.variables) };
+  }
+  for (const key of [
+    'asterisk_id',
+    'application',
+    'dialstatus',
+    'dialstring',
+    'cause_txt',
+    'variable',
+    'value',
+    'digit',
+    'exten',
+    'context',
+    'result',
+  ] as const) {
     if (!(key in ev)) continue;
     const value = text(data[key]);
     if (value === undefined) delete ev[key];
     else ev[key] = value;
   }
-  for (const key of ['cause', 'tech_cause'] as const) {
+  for (const key of ['cause', 'tech_cause', 'duration_ms'] as const) {
     if (!(key in ev)) continue;
     const value = int(data[key]);
     if (value === undefined) delete ev[key];

@@ -25,7 +25,7 @@ import { isSafeKey, parseAriTime, readChannel, sanitizeAriEvent } from '../ari/e
 import type { AccountDirectory } from './account.js';
 import { directionAtCreate, directionMidCall, hasSipCallId, isInternalLeg, techOf, type Direction } from './direction.js';
 import { resolveHangup } from './hangup.js';
-import type { CallEvent, HangupView, HookEvent, LegChanges, LegView } from './types.js';
+import type { CallEvent, EventDetail, HangupView, HookEvent, LegChanges, LegView } from './types.js';
 
 interface Leg {
   id: string;
@@ -48,6 +48,12 @@ interface Leg {
   requestCause?: number;
   techCause?: number;
   dialStatus?: string;
+  /** Asterisk's linkedid: from CHANNEL(linkedid) in the channel variables, else its dialer's (or its ;1 half's), else its own id */
+  linkedId?: string;
+  /** an outbound leg nobody dialed: an ARI (or AMI) originate, e.g. click-to-call */
+  originated?: boolean;
+  /** on hold now (a ChannelUnhold counts only after a ChannelHold) */
+  held?: boolean;
   /** local time of the last event seen for this leg (not persisted) */
   seenAt: number;
 }
@@ -82,6 +88,19 @@ function plainVars(vars: Record<string, string> | undefined): Record<string, str
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(vars ?? {})) if (isSafeKey(k) && typeof v === 'string') out[k] = v;
   return out;
+}
+
+/** the endpoint (or number) of a channel name: PJSIP/alice-00000001 → alice, PJSIP/15551234@carrier-00000002 → 15551234 */
+function endpointOf(name: string): string {
+  const resource = name.slice(name.indexOf('/') + 1).replace(/-[0-9a-f]+$/, '');
+  return resource.split('@')[0]!;
+}
+
+/** "Carol" <sip:4930123456@127.0.0.1>, pjsip:15550001@127.0.0.1 → its display name and user */
+export function sipUri(text: string): { name: string; user: string } {
+  const name = /^\s*"([^"]*)"/.exec(text)?.[1] ?? '';
+  const user = /(?:sips?|pjsip|tel):([^@;>\s]+)/i.exec(text)?.[1] ?? '';
+  return { name, user: decodeURIComponent(user.replace(/%(?![0-9a-f]{2})/gi, '%25')) };
 }
 
 export class CallTracker {
@@ -133,6 +152,13 @@ export class CallTracker {
       case 'ChannelDestroyed':
         if (ev.channel) this.noteGone(ev.channel.id);
         break;
+      case 'BridgeBlindTransfer':
+      case 'BridgeAttendedTransfer':
+        this.onTransfer(ev, ts, out);
+        break;
+      case 'TextMessageReceived':
+        this.onMessage(ev, ts, out);
+        return out;
       default:
         break;
     }
@@ -162,6 +188,31 @@ export class CallTracker {
       case 'ChannelDestroyed':
         this.onDestroyed(leg, ev, ts, out);
         break;
+      case 'ChannelHold':
+        this.ensureCreate(leg, ev, ts, out, true);
+        leg.held = true;
+        this.emit(
+          leg,
+          'channel_hold',
+          ev,
+          ts,
+          out,
+          ev.timestamp ?? String(ts),
+          undefined,
+          typeof ev.musicclass === 'string' && ev.musicclass ? { music_class: ev.musicclass } : undefined,
+        );
+        break;
+      case 'ChannelUnhold':
+        this.ensureCreate(leg, ev, ts, out, true);
+        if (!leg.held) break;
+        leg.held = false;
+        this.emit(leg, 'channel_unhold', ev, ts, out, ev.timestamp ?? String(ts));
+        break;
+      case 'ChannelDtmfReceived':
+        this.ensureCreate(leg, ev, ts, out, true);
+        if (!ev.digit) break;
+        this.emit(leg, 'dtmf', ev, ts, out, `${ev.timestamp ?? ts}|${ev.digit}`, undefined, { dtmf_digit: ev.digit, dtmf_duration_ms: ev.duration_ms ?? 0 });
+        break;
       default:
         this.ensureCreate(leg, ev, ts, out, false);
     }
@@ -178,6 +229,9 @@ export class CallTracker {
       const half = ch.name.slice(0, -1) + '1';
       for (const other of this.legs.values()) if (other.chan.name === half) leg.dialerId = leg.halfOf = other.id;
     }
+    const half = leg.halfOf ? this.legs.get(leg.halfOf) : undefined;
+    leg.linkedId = ch.channelvars?.['CHANNEL(linkedid)'] || half?.linkedId || leg.id;
+    leg.originated = leg.direction === 'outbound' && !leg.halfOf && ch.dialplan?.app_name !== 'AppDial';
     // a leg calling in carries all its account is resolved by (endpoint accountcode, DID,
     // tenant, variables set on the endpoint) from its creation: of no account, it is not kept
     if (leg.direction === 'inbound' && !leg.halfOf && this.accountOf(leg) === null) {
@@ -349,6 +403,8 @@ export class CallTracker {
       if (ev.dialstring) peer.dialstring = ev.dialstring;
       if (ev.caller) {
         peer.dialerId = ev.caller.id;
+        peer.originated = false;
+        if (!peer.chan.channelvars?.['CHANNEL(linkedid)']) peer.linkedId = caller?.linkedId ?? ev.caller.id;
         peer.otherCallId ??= caller?.callId ?? (ev.caller.protocol_id || ev.caller.id);
       }
       this.ensureCreate(peer, ev, ts, out, true);
@@ -382,6 +438,79 @@ export class CallTracker {
       this.ensureCreate(leg, ev, ts, out, true);
       this.emit(leg, 'channel_bridge', ev, ts, out, otherId);
     }
+  }
+
+  /**
+   * A transfer (BridgeBlindTransfer: `channel` transfers `transferee` to `exten`;
+   * BridgeAttendedTransfer: `transferer_first_leg` connects `transferee` to `transfer_target`):
+   * each followed leg in it gets a channel_transfer. Who has the call afterwards follows from
+   * the bridge the transferee then enters (its channel_bridge and other_leg_call_id).
+   */
+  private onTransfer(ev: AriEvent, ts: number, out: CallEvent[]): void {
+    const attended = ev.type === 'BridgeAttendedTransfer';
+    const transferor = attended ? ev.transferer_first_leg : ev.channel;
+    const transferee = ev.transferee;
+    const target = attended ? ev.transfer_target : undefined;
+    const callId = (ch: AriChannel | undefined) => {
+      const leg = ch && this.legs.get(ch.id);
+      return leg ? this.callIdOf(leg) : ch?.protocol_id || ch?.id || '';
+    };
+    const to = attended ? target?.caller.number || ev.transferer_second_leg?.connected.number || '' : (ev.exten ?? '');
+    const detail: EventDetail = {
+      transfer_type: attended ? 'attended' : 'blind',
+      transferor_call_id: callId(transferor),
+      transferee_call_id: callId(transferee),
+      transfer_to: to,
+      transfer_result: ev.result ?? '',
+      ...(target ? { transfer_target_call_id: callId(target) } : {}),
+    };
+    const seen = new Set<string>();
+    for (const ch of [transferee, transferor, target]) {
+      const leg = ch && this.legs.get(ch.id);
+      if (!leg || seen.has(leg.id)) continue;
+      seen.add(leg.id);
+      leg.chan = ch;
+      leg.seenAt = Date.now();
+      this.ensureCreate(leg, ev, ts, out, true);
+      this.emit(leg, 'channel_transfer', ev, ts, out, ev.timestamp ?? String(ts), undefined, detail);
+    }
+  }
+
+  /** A SIP MESSAGE the PBX received (TextMessageReceived): an sms event of the account whose number it was sent to. */
+  private onMessage(ev: AriEvent, ts: number, out: CallEvent[]): void {
+    const m = ev.message;
+    if (!m) return;
+    const from = sipUri(m.from);
+    const to = sipUri(m.to);
+    const accountId = this.accounts.resolve({ dialed: to.user || undefined });
+    if (!accountId) {
+      this.dropped += 1;
+      return;
+    }
+    const callId = m.variables['Call-ID'] || `${from.user}>${to.user}@${ts}`;
+    const date = new Date(ts).toISOString().replace('T', ' ').slice(0, 19);
+    out.push({
+      hookEvent: 'sms',
+      eventId: eventId(ts, `${ev.asterisk_id ?? ''}|message|${callId}|${m.variables.CSeq ?? ''}`),
+      timestampMs: ts,
+      accountId,
+      leg: {
+        channelId: '',
+        callId,
+        otherLegCallId: undefined,
+        direction: 'inbound',
+        isInternal: false,
+        callerIdName: from.name,
+        callerIdNumber: from.user,
+        calleeIdName: to.name,
+        calleeIdNumber: to.user,
+        fromNumber: from.user,
+        toNumber: to.user,
+        channelVars: {},
+        linkedId: callId,
+      },
+      detail: { body: m.body, address: from.user, date },
+    });
   }
 
   private onDestroyed(leg: Leg, ev: AriEvent, ts: number, out: CallEvent[], reconciled = false): void {
@@ -449,7 +578,16 @@ export class CallTracker {
     return leg.accountId;
   }
 
-  private emit(leg: Leg, hookEvent: HookEvent, ev: AriEvent, ts: number, out: CallEvent[], discriminator = '', hangup?: HangupView): void {
+  private emit(
+    leg: Leg,
+    hookEvent: HookEvent,
+    ev: AriEvent,
+    ts: number,
+    out: CallEvent[],
+    discriminator = '',
+    hangup?: HangupView,
+    detail?: EventDetail,
+  ): void {
     const accountId = this.accountOf(leg);
     if (!accountId) {
       // of no account: not followed any further, not stored
@@ -461,15 +599,17 @@ export class CallTracker {
     }
     this.dirty.add(leg.id);
     const id = eventId(leg.createdMs, `${leg.asteriskId || ev.asterisk_id || ''}|${leg.id}|${hookEvent}|${discriminator}`);
-    out.push({ hookEvent, eventId: id, timestampMs: ts, accountId, leg: this.view(leg, hangup) });
+    out.push({ hookEvent, eventId: id, timestampMs: ts, accountId, leg: this.view(leg, hangup), ...(detail ? { detail } : {}) });
   }
 
   private view(leg: Leg, hangup: HangupView | undefined): LegView {
     const ch = leg.chan;
     const inbound = leg.direction === 'inbound';
     // On a dialed leg Asterisk's `caller` is the party this leg calls, `connected` the caller.
-    const calling = inbound ? ch.caller : ch.connected;
-    const called = inbound ? ch.connected : ch.caller;
+    // An originated leg has no Dial: its `caller` is the caller id the originate set, and the
+    // party it calls is its endpoint (PJSIP/alice-00000001 → alice).
+    const calling = inbound || leg.originated ? ch.caller : ch.connected;
+    const called = inbound ? ch.connected : leg.originated ? { name: '', number: endpointOf(ch.name) } : ch.caller;
     const dialedUser = leg.dialstring ? leg.dialstring.split('@')[0]!.split('/').pop()! : '';
     const toNumber = inbound ? (ch.dialplan?.exten ?? '') : called.number || dialedUser;
     return {
@@ -485,6 +625,7 @@ export class CallTracker {
       fromNumber: calling.number,
       toNumber,
       channelVars: plainVars(ch.channelvars),
+      linkedId: leg.linkedId ?? leg.id,
       ...(hangup ? { hangup } : {}),
     };
   }

@@ -39,8 +39,13 @@ export interface LegView {
   fromNumber: string;
   toNumber: string;
   channelVars: Record<string, string>;
+  /** the same on every leg of one call: Asterisk's linkedid (the first leg's channel id) */
+  linkedId: string;
   hangup?: HangupView;
 }
+
+/** what an event tells besides the leg: a transfer, a DTMF digit, a text message (payload fields as they are named there) */
+export type EventDetail = Record<string, string | number | boolean>;
 
 export interface CallEvent {
   hookEvent: HookEvent;
@@ -49,6 +54,7 @@ export interface CallEvent {
   timestampMs: number;
   accountId: string;
   leg: LegView;
+  detail?: EventDetail;
 }
 
 export interface LegChanges {

@@ -53,6 +53,7 @@ export function buildPayload(ev: CallEvent, realm: string): Payload {
     callee_id_number: str(leg.calleeIdNumber),
     is_internal_leg: leg.isInternal === true,
     custom_channel_vars: vars(leg.channelVars),
+    linked_id: str(leg.linkedId),
     event_id: str(ev.eventId),
   };
   if (typeof leg.otherLegCallId === 'string' && leg.otherLegCallId) p.other_leg_call_id = leg.otherLegCallId;
@@ -64,6 +65,10 @@ export function buildPayload(ev: CallEvent, realm: string): Payload {
     p.ringing_seconds = int(leg.hangup.ringingSeconds);
     p.billing_seconds = int(leg.hangup.billingSeconds);
     if (leg.hangup.reconciled === true) p.reconciled = true;
+  }
+  // a transfer, a DTMF digit, a message: its own fields, never over the leg's
+  for (const [k, v] of Object.entries(ev.detail ?? {})) {
+    if (isSafeKey(k) && !(k in p) && (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)))) p[k] = v;
   }
   return p;
 }

@@ -198,15 +198,28 @@ describe('CallTracker legs', () => {
     expect(out[0]!.leg).toMatchObject({ isInternal: true, callId: '9.1', direction: 'outbound' });
   });
 
-  it('an originated leg (no Dial) gets its create at the first state change, outbound', () => {
-    const c = chan('9.2', 'PJSIP/alice-00000009', 'Down', { caller: { name: 'Alice', number: '201' }, protocol_id: 'orig-1' });
+  it('an originated leg (no Dial) gets its create at the first state change, outbound, from the caller id set to the endpoint called', () => {
+    // ARI originate to PJSIP/alice with callerId "Sales <300>": the channel's caller is that caller id
+    const c = chan('9.2', 'PJSIP/alice-00000009', 'Down', {
+      caller: { name: 'Sales', number: '300' },
+      connected: { name: 'Sales', number: '300' },
+      protocol_id: 'orig-1',
+    });
     const { out } = run([
       ev('ChannelCreated', c, 0),
       ev('ChannelStateChange', { ...c, state: 'Ringing' }, 100),
       ev('ChannelStateChange', { ...c, state: 'Up' }, 2100),
     ]);
     expect(seq(out)).toEqual(['channel_create', 'channel_answer']);
-    expect(out[0]!.leg).toMatchObject({ direction: 'outbound', toNumber: '201', callId: 'orig-1' });
+    expect(out[0]!.leg).toMatchObject({
+      direction: 'outbound',
+      fromNumber: '300',
+      callerIdName: 'Sales',
+      toNumber: 'alice',
+      calleeIdNumber: 'alice',
+      callId: 'orig-1',
+      linkedId: '9.2',
+    });
   });
 
   it('answers once even if Up is reported again', () => {

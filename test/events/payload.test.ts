@@ -21,6 +21,7 @@ const event: CallEvent = {
     fromNumber: '4930123456',
     toNumber: '15550002',
     channelVars: { CALLHOOK_ACCOUNT: '' },
+    linkedId: '1795531556.0',
     hangup: { cause: 'NORMAL_CLEARING', code: 'sip:200', durationSeconds: 12, ringingSeconds: 3, billingSeconds: 9 },
   },
 };
@@ -53,6 +54,7 @@ describe('buildPayload', () => {
       callee_id_number: '201',
       is_internal_leg: false,
       custom_channel_vars: { CALLHOOK_ACCOUNT: '' },
+      linked_id: '1795531556.0',
       event_id: 'e1',
       hangup_cause: 'NORMAL_CLEARING',
       hangup_code: 'sip:200',
@@ -66,6 +68,13 @@ describe('buildPayload', () => {
     expect(p).not.toHaveProperty('hangup_cause');
     expect(p).not.toHaveProperty('other_leg_call_id');
     expect(p).not.toHaveProperty('billing_seconds');
+  });
+});
+
+describe('buildPayload of the events that tell more than the leg', () => {
+  it("adds the detail fields, never over the leg's own", () => {
+    const p = buildPayload({ ...event, hookEvent: 'dtmf', detail: { dtmf_digit: '#', dtmf_duration_ms: 160, call_id: 'spoof', __proto__x: 1 } }, 'r');
+    expect(p).toMatchObject({ hook_event: 'dtmf', dtmf_digit: '#', dtmf_duration_ms: 160, call_id: '1-11659@127.0.0.1' });
   });
 });
 

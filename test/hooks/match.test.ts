@@ -21,6 +21,7 @@ const ev = (extra: Partial<CallEvent['leg']> = {}, hookEvent: CallEvent['hookEve
     fromNumber: '+4930123456',
     toNumber: '15550001',
     channelVars: {},
+    linkedId: 'c',
     ...extra,
   },
 });
