@@ -124,6 +124,11 @@ export class AriClient {
     return this.rest('/ari/channels');
   }
 
+  /** GET /ari/bridges: JSON of any shape, meant to be a list of bridges (the tracker checks each) */
+  listBridges(): Promise<unknown> {
+    return this.rest('/ari/bridges');
+  }
+
   private async rest(path: string): Promise<unknown> {
     const url = new URL(this.base.pathname.replace(/\/$/, '') + path, this.base);
     const res = await request(url, {

@@ -421,7 +421,7 @@ export class CallTracker {
     }
   }
 
-  private onBridge(ev: AriEvent, ts: number, out: CallEvent[]): void {
+  private onBridge(ev: AriEvent, ts: number, out: CallEvent[], reconciled = false): void {
     const members = ev.bridge?.channels ?? [];
     if (members.length !== 2 || members[0] === members[1]) return;
     const legs = members.map((id) => this.legs.get(id));
@@ -436,8 +436,24 @@ export class CallTracker {
       // a peer callhook does not follow (of no account) is still named, as its Dial named it
       leg.otherCallId = other ? this.callIdOf(other) : ev.channel?.id === otherId ? ev.channel.protocol_id || otherId : (leg.otherCallId ?? otherId);
       this.ensureCreate(leg, ev, ts, out, true);
-      this.emit(leg, 'channel_bridge', ev, ts, out, otherId);
+      this.emit(leg, 'channel_bridge', ev, ts, out, otherId, undefined, reconciled ? { reconciled: true } : undefined);
     }
+  }
+
+  /**
+   * After (re)connecting, with GET /ari/bridges: two followed legs in one two-party bridge that
+   * callhook did not see them enter (it was not listening) get their channel_bridge, marked
+   * reconciled, and name each other in other_leg_call_id. Run after reconcile().
+   */
+  reconcileBridges(bridges: unknown, now: number): CallEvent[] {
+    const out: CallEvent[] = [];
+    for (const b of Array.isArray(bridges) ? (bridges as unknown[]) : []) {
+      if (!isObject(b) || !Array.isArray(b.channels)) continue;
+      const channels = b.channels.filter((c): c is string => typeof c === 'string');
+      const bridge = { id: typeof b.id === 'string' ? b.id : '', channels };
+      this.onBridge({ type: 'BridgeReconciled', bridge }, now, out, true);
+    }
+    return out;
   }
 
   /**

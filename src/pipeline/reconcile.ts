@@ -2,7 +2,7 @@
  * After every (re)connect: brings the call legs callhook follows in line with what Asterisk
  * has now. If Asterisk restarted (a new startup_time in /ari/asterisk/info) every open leg is
  * over; then GET /ari/channels tells which legs vanished while callhook was not listening and
- * which live channels it never saw. Asterisk's answers are checked: an entry of the channel
+ * which live channels it never saw, and GET /ari/bridges which legs were bridged meanwhile. Asterisk's answers are checked: an entry of the channel
  * list that is no ARI channel is logged and skipped (its id, if it has one, still counts as
  * live), and a list that is no list reconciles nothing.
  */
@@ -14,7 +14,7 @@ import type { Ingest } from './ingest.js';
 import type { Store } from '../store/store.js';
 
 export interface ReconcileDeps {
-  ari: Pick<AriClient, 'getInfo' | 'listChannels'>;
+  ari: Pick<AriClient, 'getInfo' | 'listChannels' | 'listBridges'>;
   tracker: CallTracker;
   ingest: Pick<Ingest, 'pushCallEvents'>;
   store: Pick<Store, 'getSetting' | 'setSetting'>;
@@ -76,4 +76,13 @@ export async function reconcile(d: ReconcileDeps): Promise<void> {
     );
   }
   d.ingest.pushCallEvents(events);
+  // bridges that formed while callhook was not listening
+  const bridges = await d.ari.listBridges();
+  if (!Array.isArray(bridges)) {
+    d.logger.warn({ got: bridges === null ? 'null' : typeof bridges }, 'GET /ari/bridges did not answer a list; bridges not reconciled');
+    return;
+  }
+  const bridged = d.tracker.reconcileBridges(bridges, Date.now());
+  if (bridged.length > 0) d.logger.info({ bridges: bridges.length, channel_bridge: bridged.length }, 'reconciled bridges with Asterisk');
+  d.ingest.pushCallEvents(bridged);
 }

@@ -16,6 +16,8 @@ export class FakeAri {
   readonly rest: string[] = [];
   /** what GET /ari/channels answers */
   channels: unknown[] = [];
+  /** what GET /ari/bridges answers */
+  bridges: unknown = [];
   startupTime = '2026-11-24T14:00:00.000+0000';
   connections = 0;
   rejected = 0;
@@ -49,6 +51,9 @@ export class FakeAri {
       } else if (path === '/ari/channels') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(ari.channels));
+      } else if (path === '/ari/bridges') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(ari.bridges));
       } else {
         res.writeHead(404).end('{"message":"Resource not found"}');
       }

@@ -8,7 +8,7 @@ import { AccountDirectory } from '../../src/calls/account.js';
 import type { AriEvent } from '../../src/ari/events.js';
 import { loadFixture } from '../helpers/fake-ari.js';
 
-function setup(info: unknown, channels: unknown) {
+function setup(info: unknown, channels: unknown, bridges: unknown = []) {
   const accounts = new AccountDirectory();
   accounts.load([{ id: 'acme', realm: null, parent_id: null, numbers: [], accountcodes: ['acme'] }]);
   const tracker = new CallTracker(accounts, { accountVariable: 'CALLHOOK_ACCOUNT' });
@@ -17,7 +17,7 @@ function setup(info: unknown, channels: unknown) {
   const logger = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
   const settings = new Map<string, string>();
   const deps = {
-    ari: { getInfo: async () => info as never, listChannels: async () => channels as never },
+    ari: { getInfo: async () => info as never, listChannels: async () => channels as never, listBridges: async () => bridges as never },
     tracker,
     ingest: { pushCallEvents: (evs: CallEvent[]) => void pushed.push(...evs) },
     store: { getSetting: async (k: string) => settings.get(k), setSetting: async (k: string, v: string) => void settings.set(k, v) },
@@ -89,5 +89,28 @@ describe('reconcile with a bad answer from Asterisk', () => {
       await reconcile(deps);
       expect(pushed.map((e) => e.hookEvent)).toEqual(['channel_create', 'channel_answer']);
     }
+  });
+
+  it('a bridge that formed while callhook was not listening gives both legs their channel_bridge, marked reconciled, once', async () => {
+    const info = { system: { entity_id: 'x' }, status: { startup_time: 's1' } };
+    const { deps, pushed, tracker } = setup(
+      info,
+      [live('2.1'), live('2.2')],
+      [{ id: 'b1', channels: ['2.1', '2.2'] }, { id: 'b2', channels: ['2.1'] }, 'junk', { channels: 5 }],
+    );
+    await reconcile(deps);
+    const bridges = pushed.filter((e) => e.hookEvent === 'channel_bridge');
+    expect(bridges.map((e) => [e.leg.callId, e.leg.otherLegCallId, e.detail])).toEqual([
+      ['call-2.1', 'call-2.2', { reconciled: true }],
+      ['call-2.2', 'call-2.1', { reconciled: true }],
+    ]);
+    // the bridge is known now: a second reconcile (or the live ChannelEnteredBridge) gives no second one
+    expect(tracker.reconcileBridges([{ id: 'b1', channels: ['2.2', '2.1'] }], Date.now())).toEqual([]);
+  });
+
+  it('a bridge list that is no list reconciles no bridge (logged)', async () => {
+    const { deps, logged } = setup({ status: { startup_time: 's1' } }, [live('3.1')], { oops: true });
+    await reconcile(deps);
+    expect(logged.some((l) => l.msg === 'GET /ari/bridges did not answer a list; bridges not reconciled')).toBe(true);
   });
 });
