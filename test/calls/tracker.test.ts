@@ -187,6 +187,58 @@ describe('CallTracker legs', () => {
     ...extra,
   });
 
+  it('an attended transfer: the transferee, the transferring leg and the target get a channel_transfer; the transferee is bridged to the target', () => {
+    const carol = chan('7.1', 'PJSIP/trunk-00000001', 'Ring', {
+      protocol_id: 'carol',
+      caller: { name: 'Carol', number: '4930123456' },
+      dialplan: { context: 'from-trunk', exten: '15550002', priority: 1 },
+    });
+    const alice1 = chan('7.2', 'PJSIP/alice-00000002', 'Down', {
+      protocol_id: 'alice-1',
+      caller: { name: 'Alice', number: '201' },
+      dialplan: { app_name: 'AppDial' },
+    });
+    const alice2 = chan('7.3', 'PJSIP/alice-00000003', 'Ring', {
+      protocol_id: 'alice-2',
+      caller: { name: 'Alice', number: '201' },
+      dialplan: { context: 'from-phones', exten: '202', priority: 1 },
+    });
+    const bob = chan('7.4', 'PJSIP/bob-00000004', 'Down', { protocol_id: 'bob', caller: { name: 'Bob', number: '202' }, dialplan: { app_name: 'AppDial' } });
+    const up = (c: ReturnType<typeof chan>) => ({ ...c, state: 'Up' });
+    const { out } = run([
+      ev('ChannelCreated', carol, 0),
+      ev('ChannelCreated', alice1, 1),
+      ev('Dial', undefined, 2, { caller: carol, peer: alice1, dialstring: 'alice' }),
+      ev('ChannelStateChange', up(alice1), 3),
+      ev('ChannelEnteredBridge', up(carol), 4, { bridge: { id: 'b1', channels: ['7.1', '7.2'] } }),
+      ev('ChannelCreated', alice2, 5),
+      ev('ChannelCreated', bob, 6),
+      ev('Dial', undefined, 7, { caller: alice2, peer: bob, dialstring: 'bob' }),
+      ev('ChannelStateChange', up(bob), 8),
+      ev('BridgeAttendedTransfer', undefined, 9, {
+        transferer_first_leg: up(alice1),
+        transferer_second_leg: up(alice2),
+        transferee: up(carol),
+        transfer_target: up(bob),
+        result: 'Success',
+        destination_type: 'bridge',
+      }),
+      ev('ChannelEnteredBridge', up(carol), 10, { bridge: { id: 'b2', channels: ['7.4', '7.1'] } }),
+    ]);
+    const transfers = out.filter((e) => e.hookEvent === 'channel_transfer');
+    expect(transfers.map((e) => e.leg.callId)).toEqual(['carol', 'alice-1', 'bob']);
+    expect(transfers[0]!.detail).toEqual({
+      transfer_type: 'attended',
+      transferor_call_id: 'alice-1',
+      transferee_call_id: 'carol',
+      transfer_to: '202',
+      transfer_result: 'Success',
+      transfer_target_call_id: 'bob',
+    });
+    const last = out.filter((e) => e.leg.callId === 'carol').at(-1)!;
+    expect(last).toMatchObject({ hookEvent: 'channel_bridge', leg: { otherLegCallId: 'bob' } });
+  });
+
   it('marks Local channels as internal and uses their channel id as call_id', () => {
     const local = chan('9.1', 'Local/200@internal-00000001;1', 'Down');
     const { out } = run([
