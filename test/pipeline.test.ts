@@ -165,6 +165,53 @@ describe('payload fields', () => {
   });
 });
 
+describe('the call events a CRM sees, from real Asterisk recordings', () => {
+  it("each hook type gets its events, seven.io's groups theirs, with their fields", async () => {
+    const hooks = {
+      '/transfer': await hook({ uri: receiver.url('/transfer'), hook: 'channel_transfer', format: 'json' }),
+      '/hold': await hook({ uri: receiver.url('/hold'), hook: 'channel_hold', format: 'json' }),
+      '/dtmf': await hook({ uri: receiver.url('/dtmf'), hook: 'voice_dtmf', http_verb: 'get' }),
+      '/sms': await hook({ uri: receiver.url('/sms'), hook: 'sms_mo', format: 'json' }),
+      '/status': await hook({ uri: receiver.url('/status'), hook: 'voice_status', format: 'json' }),
+    };
+    expect(Object.keys(hooks)).toHaveLength(5);
+    ari.send(...loadFixture('recorded/blind_transfer.jsonl'), ...loadFixture('recorded/hold_unhold.jsonl'));
+    ari.send(...loadFixture('recorded/dtmf_info.jsonl'), ...loadFixture('recorded/sip_message.jsonl'));
+    // 2 transfers, 1 hold, 3 digits, 1 message; voice_status: answer, bridge, transfer and destroy of the legs (12 + 6 + 2)
+    const want: Record<string, number> = { '/transfer': 2, '/hold': 1, '/dtmf': 3, '/sms': 1, '/status': 20 };
+    const end = Date.now() + 10_000;
+    while (Object.entries(want).some(([path, n]) => byPath(path).length < n) && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+    for (const [path, n] of Object.entries(want)) expect(byPath(path), path).toHaveLength(n);
+    const json = (path: string) => byPath(path).map((r) => JSON.parse(r.body) as Record<string, unknown>);
+    expect(json('/transfer').map((p) => [p.hook_event, p.transfer_type, p.transfer_to, p.transfer_result])).toEqual([
+      ['channel_transfer', 'blind', '202', 'Success'],
+      ['channel_transfer', 'blind', '202', 'Success'],
+    ]);
+    expect(json('/hold')).toEqual([
+      expect.objectContaining({ hook_event: 'channel_hold', music_class: 'default', call_id: '052a2fbb-db75-4c58-a048-00d6b4c3a9c7' }),
+    ]);
+    expect(byPath('/dtmf').map((r) => [r.query.get('hook_event'), r.query.get('dtmf_digit'), r.query.get('dtmf_duration_ms')])).toEqual([
+      ['dtmf', '1', '160'],
+      ['dtmf', '2', '160'],
+      ['dtmf', '#', '160'],
+    ]);
+    expect(json('/sms')).toEqual([
+      expect.objectContaining({
+        hook_event: 'sms',
+        account_id: 'acme',
+        from: '4930123456@acme.example',
+        to: '15550001@acme.example',
+        body: 'hello',
+        address: '4930123456',
+        date: '2026-12-01 22:06:27',
+        call_id: '1-16172@127.0.0.1',
+      }),
+    ]);
+    const status = json('/status').map((p) => p.hook_event);
+    expect(new Set(status)).toEqual(new Set(['channel_answer', 'channel_bridge', 'channel_transfer', 'channel_destroy']));
+  });
+});
+
 describe('retries and attempts', () => {
   const until = async (cond: () => boolean, ms = 5000) => {
     for (const end = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 20))) if (Date.now() > end) throw new Error('not in time');
