@@ -68,22 +68,26 @@ describe('test sends', () => {
   it('a burst of test sends of one webhook: 3 go out, the rest are 429 with Retry-After; one a second after that', async () => {
     await start();
     const id = await hook();
+    const began = Date.now();
     const answers = await Promise.all(Array.from({ length: 20 }, () => test(id)));
+    const elapsed = (Date.now() - began) / 1000;
     const sent = answers.filter((a) => a.status === 200);
     const limited = answers.filter((a) => a.status === 429);
-    expect(sent).toHaveLength(3);
-    expect(limited).toHaveLength(17);
+    // the burst of 3, and what 1 a second gave back while the 20 were answered (a loaded machine)
+    expect(sent.length).toBeGreaterThanOrEqual(3);
+    expect(sent.length).toBeLessThanOrEqual(3 + Math.floor(elapsed));
+    expect(limited).toHaveLength(20 - sent.length);
     for (const l of limited) {
       expect(Number(l.retryAfter)).toBeGreaterThanOrEqual(1);
       expect(l.json).toEqual({ data: {}, error: '429', message: expect.stringMatching(/test sends/), status: 'error', request_id: expect.any(String) });
     }
-    expect(receiver.requests).toHaveLength(3);
+    expect(receiver.requests).toHaveLength(sent.length);
     // only the tries that went out are attempts
-    expect((await run.api('GET', `${base}/${id}/attempts`, token)).json.data).toHaveLength(3);
+    expect((await run.api('GET', `${base}/${id}/attempts`, token)).json.data).toHaveLength(sent.length);
     await new Promise((r) => setTimeout(r, 1100));
     expect((await test(id)).status).toBe(200);
     expect((await test(id)).status).toBe(429);
-    expect(receiver.requests).toHaveLength(4);
+    expect(receiver.requests).toHaveLength(sent.length + 1);
   });
 
   it('at most the per-hook concurrency of test sends in flight per webhook', async () => {
